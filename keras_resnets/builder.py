@@ -65,8 +65,16 @@ def _model_input(input_tensor, input_shape):
         # The model starts at the sources of `input_tensor`, so layers
         # before it (preprocessing, augmentation) become part of the model.
         return input_tensor, keras.utils.get_source_inputs(input_tensor)
-    image_input = layers.Input(tensor=input_tensor, shape=tuple(input_tensor.shape[1:]))
+    # Keras 3 runs eagerly, so a backend tensor holds data rather than a
+    # graph position: it fixes the shape and dtype of a new model input,
+    # and the caller gets its output with `model(input_tensor)`.
+    dtype = input_tensor.dtype if _is_float(input_tensor.dtype) else None
+    image_input = layers.Input(shape=tuple(input_tensor.shape[1:]), dtype=dtype)
     return image_input, image_input
+
+
+def _is_float(dtype):
+    return keras.backend.standardize_dtype(dtype).startswith(("float", "bfloat"))
 
 
 def _load_requested_weights(model, architecture, weights, include_top):

@@ -330,6 +330,19 @@ def validate_build_arguments(
         )
 
     input_shape = _check_input_shape_type(input_shape)
+    if input_tensor is not None and input_shape is not None:
+        tensor_shape = tuple(input_tensor.shape[1:])
+        conflict = len(tensor_shape) != len(input_shape) or any(
+            given is not None and actual is not None and given != actual
+            for given, actual in zip(input_shape, tensor_shape)
+        )
+        if conflict:
+            raise ValueError(
+                "`input_shape` does not match the shape of `input_tensor` "
+                f"{tuple(input_tensor.shape)} (without its batch axis). Pass "
+                "only `input_tensor`, or a matching `input_shape`. Received: "
+                f"input_shape={input_shape}"
+            )
     input_shape = obtain_input_shape(
         input_shape,
         default_size=architecture.default_size,
