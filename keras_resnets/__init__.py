@@ -17,3 +17,25 @@ __all__ = [
     "ResNet152V2",
     "imagenet_utils",
 ]
+
+from keras_resnets.cifar import ResNet20, ResNet32, ResNet44, ResNet56, ResNet110
+from keras_resnets.features import StageInfo, feature_extractor, stage_info
+from keras_resnets.resnet_basic import ResNet18, ResNet34, ResNet18V2, ResNet34V2
+from keras_resnets.resnext import ResNeXt50, ResNeXt101
+
+__all__ += [
+    "ResNet18",
+    "ResNet34",
+    "ResNet18V2",
+    "ResNet34V2",
+    "ResNeXt50",
+    "ResNeXt101",
+    "ResNet20",
+    "ResNet32",
+    "ResNet44",
+    "ResNet56",
+    "ResNet110",
+    "StageInfo",
+    "feature_extractor",
+    "stage_info",
+]
