@@ -32,6 +32,7 @@ from keras_resnets.weights_loading import (
 )
 
 __all__ = [
+    "CLASS_INDEX_FILE",
     "REGISTRY",
     "InvalidWeightsFileError",
     "WeightFile",

@@ -222,7 +222,7 @@ def find_local_file(entry):
 def _search_local_copies(entry):
     """Return (verified path or None, one sentence per rejected copy)."""
     problems = []
-    for folder, is_cache in _search_folders():
+    for folder, is_cache in search_folders():
         candidate = folder / entry.file_name
         if not candidate.is_file():
             continue
@@ -245,14 +245,33 @@ def _search_local_copies(entry):
     return None, problems
 
 
-def _search_folders():
-    """Return ``[(folder, is_cache), ...]`` in search order."""
+def search_folders():
+    """Return ``[(folder, is_cache), ...]`` in search order.
+
+    Raises:
+        ValueError: if ``KERAS_RESNETS_WEIGHTS_DIR`` names no folder.
+    """
     folders = []
     local = weights_dir()
     if local is not None:
         folders.append((local, False))
     folders.append((cache_dir(), True))
     return folders
+
+
+def leftover_temp_files(folder, file_names):
+    """Return the temporary files of unfinished downloads of ``file_names`` in ``folder``.
+
+    A download that was killed (SIGKILL, power loss) cannot remove its
+    temporary file. Every other failure removes it.
+    """
+    if not folder.is_dir():
+        return []
+    leftovers = []
+    for path in folder.glob(f".*{_TEMP_SUFFIX}"):
+        if any(path.name.startswith(f".{name}.") for name in file_names):
+            leftovers.append(path)
+    return sorted(leftovers)
 
 
 def _describe_folders():
@@ -289,31 +308,40 @@ def get_weights_file(entry):
     if path is not None:
         return path
     if offline_mode():
-        problems.append(f"offline mode ({OFFLINE_ENV}=1) skips the download")
-        raise _unavailable_error(entry, download_url(entry), problems)
+        headline = f"offline mode ({OFFLINE_ENV}=1) skips the download"
+        problems.append(headline)
+        raise _unavailable_error(entry, download_url(entry), problems, headline)
 
     url = download_url(entry)
     try:
         return _download_verified(entry, url, cache_dir())
     except _DownloadFailed as failure:
         problems.append(f"download from {url} failed: {failure}")
-        raise _unavailable_error(entry, url, problems) from failure
+        raise _unavailable_error(entry, url, problems, str(failure)) from failure
 
 
-def _unavailable_error(entry, url, problems):
+def _fetch_command(entry):
+    if entry.model is None:
+        return "keras-resnets weights fetch --class-index"
+    if entry.include_top is False:
+        return f"keras-resnets weights fetch {entry.model} --no-top"
+    return f"keras-resnets weights fetch {entry.model}"
+
+
+def _unavailable_error(entry, url, problems, headline):
     folders = "\n".join(f"  - {folder}" for folder in _describe_folders())
     reasons = "\n".join(f"  - {problem}" for problem in problems)
     mirror_url = "<mirror>/" + urllib.parse.urlsplit(entry.url).path.lstrip("/")
     message = (
-        f"Could not get file '{entry.file_name}': {problems[-1]}.\n"
+        f"Could not get file '{entry.file_name}': {headline}.\n"
         f"URL: {url}\n"
         f"Expected {entry.hash_algorithm}: {entry.file_hash}\n"
         f"Folders searched:\n{folders}\n"
         f"Failures:\n{reasons}\n"
         "To fix this, either copy the file under this name into one of the "
         "folders above (on a machine with network access, "
-        "`keras-resnets weights fetch` downloads it into the Keras cache), "
-        f"or set {MIRROR_URL_ENV} to a mirror that serves it at {mirror_url}."
+        f"`{_fetch_command(entry)}` downloads it into the Keras cache), or set "
+        f"{MIRROR_URL_ENV} to a mirror that serves it at {mirror_url}."
     )
     return WeightsUnavailableError(
         message, file_name=entry.file_name, url=url, reasons=problems
