@@ -85,8 +85,10 @@ def _add_commands(parser):
             "Files that already have a verified local copy are not downloaded."
         ),
     )
+    # MODEL is checked in _entries_to_fetch: argparse in Python 3.11 rejects
+    # an empty nargs="*" list when `choices` is set.
     fetch_parser.add_argument(
-        "models", nargs="*", metavar="MODEL", choices=_model_keys(),
+        "models", nargs="*", metavar="MODEL",
         help=f"weights key of a model: {', '.join(_model_keys())}",
     )
     fetch_parser.add_argument(
@@ -106,7 +108,7 @@ def _add_commands(parser):
         "--all", action="store_true",
         help="fetch every registered file (all models, both variants, class index)",
     )
-    fetch_parser.set_defaults(func=_run_fetch, parser=fetch_parser)
+    fetch_parser.set_defaults(func=_run_fetch, fetch_parser=fetch_parser)
 
     verify_parser = commands.add_parser(
         "verify",
@@ -187,12 +189,20 @@ def _run_list(args):
 def _entries_to_fetch(args):
     if args.all:
         if args.models or args.no_top or args.both:
-            args.parser.error("--all fetches every file; do not combine it with MODEL, --no-top or --both")
+            args.fetch_parser.error(
+                "--all fetches every file, so it cannot be combined with "
+                "MODEL, --no-top or --both"
+            )
         return list(weights.REGISTRY.values())
     if args.no_top and args.both:
-        args.parser.error("--no-top and --both exclude each other; pass one of them")
+        args.fetch_parser.error("pass either --no-top or --both, not both")
     if not args.models and not args.class_index:
-        args.parser.error("name at least one MODEL, or pass --class-index or --all")
+        args.fetch_parser.error("name at least one MODEL, or pass --class-index or --all")
+    unknown = [model for model in args.models if model not in _model_keys()]
+    if unknown:
+        args.fetch_parser.error(
+            f"unknown MODEL {', '.join(unknown)}. Choose from {', '.join(_model_keys())}"
+        )
 
     if args.both:
         variants = (True, False)
@@ -248,7 +258,10 @@ def _run_verify(args):
     for folder, is_cache in folders:
         if is_cache:
             for leftover in weights_download.leftover_temp_files(folder, weights.REGISTRY):
-                print(f"NOTE    {leftover}: temporary file of an interrupted download; safe to delete")
+                print(
+                    f"NOTE    {leftover}: temporary file of an interrupted "
+                    "download, safe to delete"
+                )
 
     searched = ", ".join(str(folder) for folder, _ in folders)
     print(f"{checked} local copies checked in {searched}: {failed} failed.")

@@ -240,7 +240,7 @@ def _search_local_copies(entry):
             logger.warning("%s", problem)
         else:
             problem += " and was ignored"
-            logger.warning("%s; replace it with a good copy", problem)
+            logger.warning("%s. Replace it with a good copy.", problem)
         problems.append(problem)
     return None, problems
 
@@ -308,7 +308,7 @@ def get_weights_file(entry):
     if path is not None:
         return path
     if offline_mode():
-        headline = f"offline mode ({OFFLINE_ENV}=1) skips the download"
+        headline = f"offline mode ({OFFLINE_ENV}={os.environ[OFFLINE_ENV]}) skips the download"
         problems.append(headline)
         raise _unavailable_error(entry, download_url(entry), problems, headline)
 
@@ -354,8 +354,7 @@ def file_digest(path, algorithm):
     The memo key includes size, mtime and inode, so a file that was
     rewritten is hashed again.
     """
-    stat = os.stat(path)
-    key = (str(pathlib.Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, algorithm)
+    key = _memo_key(path, algorithm)
     digest = _digest_memo.get(key)
     if digest is None:
         digest = _hash_file(path, algorithm)
@@ -363,8 +362,20 @@ def file_digest(path, algorithm):
     return digest
 
 
+def _memo_key(path, algorithm):
+    stat = os.stat(path)
+    return (
+        str(pathlib.Path(path).resolve()),
+        stat.st_size,
+        stat.st_mtime_ns,
+        stat.st_ino,
+        algorithm,
+    )
+
+
 def _new_hasher(algorithm):
-    # MD5 here identifies files; it is not a security boundary.
+    # usedforsecurity=False lets MD5 run on FIPS-restricted Python builds.
+    # The hashes detect corrupt or wrong files, and https protects transfers.
     return hashlib.new(algorithm, usedforsecurity=False)
 
 
@@ -390,27 +401,26 @@ def _remove_if_unchanged(path, digest, algorithm):
 
 
 class _DownloadFailed(Exception):
-    """A download attempt failed; the message names the failure in plain words."""
+    """Raised when a download attempt fails. The message names the failure."""
 
 
 def _download_verified(entry, url, folder):
     """Download ``url`` into ``folder`` under ``entry.file_name`` if its hash matches."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise _DownloadFailed(
-            f"cannot create the cache folder {folder} ({error}); set "
-            f"{KERAS_HOME_ENV} to a writable folder"
-        ) from error
-
     timeout = download_timeout()
     target = folder / entry.file_name
-    # Each download writes its own temporary file in the target folder, so
-    # the final os.replace is an atomic rename on the same filesystem and
-    # concurrent downloads of one file cannot corrupt each other.
-    temp_file = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f".{entry.file_name}.", suffix=_TEMP_SUFFIX, delete=False
-    )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Each download writes its own temporary file in the target folder,
+        # so the final os.replace is an atomic rename on one filesystem and
+        # concurrent downloads of one file cannot corrupt each other.
+        temp_file = tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{entry.file_name}.", suffix=_TEMP_SUFFIX, delete=False
+        )
+    except OSError as error:
+        raise _DownloadFailed(
+            f"cannot write to the cache folder {folder} ({error}). Set "
+            f"{KERAS_HOME_ENV} to a writable folder"
+        ) from error
     temp_path = pathlib.Path(temp_file.name)
     logger.info("Downloading %s from %s", entry.file_name, url)
     try:
@@ -432,10 +442,7 @@ def _download_verified(entry, url, folder):
         _remove_quietly(temp_path)
         raise
 
-    stat = os.stat(target)
-    _digest_memo[
-        (str(target.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, entry.hash_algorithm)
-    ] = digest
+    _digest_memo[_memo_key(target, entry.hash_algorithm)] = digest
     logger.info("Saved %s (%d bytes, %s verified)", target, received, entry.hash_algorithm)
     return target
 
@@ -448,7 +455,7 @@ def _remove_quietly(path):
 
 
 def _stream_to_file(url, file, entry, timeout):
-    """Write the body of ``url`` to ``file``; return (hex digest, byte count)."""
+    """Write the body of ``url`` to ``file`` and return (hex digest, byte count)."""
     hasher = _new_hasher(entry.hash_algorithm)
     received = 0
     try:

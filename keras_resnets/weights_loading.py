@@ -275,7 +275,7 @@ def _read_keras3_layout(h5_file, path):
                 "Use model.load_weights for nested models.",
                 path=path,
             )
-        weight_keys = sorted(vars_group.keys(), key=_numeric_key(path, key))
+        weight_keys = _ordered_weight_keys(vars_group, path, key)
         if not weight_keys:
             continue
         name = vars_group.attrs.get("name")
@@ -294,13 +294,16 @@ def _read_keras3_layout(h5_file, path):
 
 
 def _holds_datasets(group):
-    found = []
-    group.visititems(lambda _, item: found.append(item) if isinstance(item, h5py.Dataset) else None)
-    return bool(found)
+    def find_dataset(_, item):
+        # A return value other than None stops the visit.
+        return True if isinstance(item, h5py.Dataset) else None
+
+    return group.visititems(find_dataset) is True
 
 
-def _numeric_key(path, layer_key):
-    def key(weight_key):
+def _ordered_weight_keys(vars_group, path, layer_key):
+    """Return the dataset names of ``vars_group`` (``0``, ``1``, ...) in numeric order."""
+    for weight_key in vars_group.keys():
         if not weight_key.isdigit():
             raise InvalidWeightsFileError(
                 f"Weights file {path} has an unexpected dataset "
@@ -308,9 +311,7 @@ def _numeric_key(path, layer_key):
                 "0, 1, 2, ... Pass a file written by model.save_weights.",
                 path=path,
             )
-        return int(weight_key)
-
-    return key
+    return sorted(vars_group.keys(), key=int)
 
 
 def _keras3_save_keys(model):
@@ -379,8 +380,9 @@ def _match_layers(model, file_weights, path):
         raise WeightsMismatchError(
             f"Weights file {path} ({file_weights.layout}) does not fit model "
             f"'{model.name}': {len(mismatches)} {noun}, first: {mismatches[0]}.\n"
-            f"{lines}\nThe model's weights were not changed. Build the model with the same architecture, include_top and "
-            "classes as the model that saved the file.",
+            f"{lines}\nThe model's weights were not changed. Build the model "
+            "with the same architecture, include_top and classes as the model "
+            "that saved the file.",
             path=path,
             mismatches=mismatches,
         )

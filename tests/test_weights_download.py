@@ -374,7 +374,7 @@ def test_unwritable_cache_reported(server, entry, body, tmp_path, monkeypatch):
     blocker.write_text("a file where KERAS_HOME should be")
     monkeypatch.setenv("KERAS_HOME", str(blocker))
     server.add(TEST_URL_PATH, body)
-    with pytest.raises(weights.WeightsUnavailableError, match="cannot create the cache folder .*set KERAS_HOME"):
+    with pytest.raises(weights.WeightsUnavailableError, match="cannot write to the cache folder .*Set KERAS_HOME to a writable folder"):
         weights.get_weights_file(entry)
 
 

@@ -71,9 +71,16 @@ def keras2_file(source_model, tmp_path_factory):
     return write_keras2_h5(source_model, path)
 
 
+@pytest.fixture(scope="module")
+def target_model():
+    return _resnet50()
+
+
 @pytest.fixture
-def fresh_model():
-    return _randomize(_resnet50(), seed=2)
+def fresh_model(target_model):
+    # One model for the module, given new weights before each test, because
+    # building a ResNet50 takes seconds.
+    return _randomize(target_model, seed=2)
 
 
 def test_writer_layout_loads_in_keras(source_model, keras2_file):
@@ -221,6 +228,18 @@ def test_keras3_mismatch_leaves_model(tmp_path):
     with pytest.raises(weights.WeightsMismatchError, match="unexpected layer 'predictions' in the file"):
         weights.load_weights(model, path)
     _assert_unchanged(model, before)
+
+
+def test_nested_model_rejected(tmp_path):
+    inner_input = keras.Input((4,))
+    inner = keras.Model(inner_input, keras.layers.Dense(3, name="inner_dense")(inner_input), name="inner")
+    outer_input = keras.Input((4,))
+    outer = keras.Model(outer_input, inner(outer_input), name="outer")
+    path = tmp_path / "nested.weights.h5"
+    outer.save_weights(path)
+    with pytest.raises(weights.InvalidWeightsFileError, match="stores nested weights under layer 'functional'") as info:
+        weights.load_weights(outer, path)
+    assert str(path) in str(info.value)
 
 
 @pytest.mark.parametrize(
