@@ -406,6 +406,8 @@ class _DownloadFailed(Exception):
 
 def _download_verified(entry, url, folder):
     """Download ``url`` into ``folder`` under ``entry.file_name`` if its hash matches."""
+    # NOTE: the timeout limits each wait for data, not the whole download,
+    # so a server that keeps sending a few bytes at a time is not cut off.
     timeout = download_timeout()
     target = folder / entry.file_name
     try:
