@@ -207,6 +207,7 @@ def build_model(
     )
 
     x, inputs = _model_input(input_tensor, spec.input_shape)
+    resnet_input = x
 
     family = blocks.FAMILIES[architecture.block]
     x = STEMS[architecture.stem](
@@ -233,7 +234,13 @@ def build_model(
     )
     model = keras.Model(inputs, outputs, name=name)
 
-    if spec.weights is not None:
+    if spec.weights == "imagenet" and model.inputs[0] is not resnet_input:
+        # Layers before `input_tensor` (an adapter, augmentation) are not in
+        # the official files: load them into the ResNet part, which shares
+        # its layers with `model`.
+        resnet_part = keras.Model(resnet_input, outputs)
+        _load_requested_weights(resnet_part, architecture, spec.weights, include_top)
+    elif spec.weights is not None:
         _load_requested_weights(model, architecture, spec.weights, include_top)
     return model
 
@@ -256,7 +263,8 @@ Args:
     weights: {weights_doc}
     input_tensor: Optional Keras tensor (output of `keras.Input` or of a
         layer) or backend tensor to use as the image input. With a Keras
-        tensor, the model's inputs are the sources of that tensor.
+        tensor, the model's inputs are the sources of that tensor, and
+        the ImageNet weights load into the layers after it only.
     input_shape: Optional shape tuple without the batch axis, such as
         `({size}, {size}, 3)` (or `(3, {size}, {size})` with channels_first).
         Height and width must be at least {min_size}. Without it, the shape
