@@ -195,8 +195,8 @@ def rebuild_folded(model, body_policy):
     sources = {}
 
     def clone_layer(layer):
-        # clone_model asks once per call of a layer; a shared layer must stay
-        # shared, so each source layer maps to one new layer.
+        # clone_model calls this once per call of a layer. A shared layer must
+        # stay shared, so each source layer maps to one new layer.
         if id(layer) in new_layers:
             return new_layers[id(layer)]
         if layer.name in summary.foldable:
@@ -205,7 +205,8 @@ def rebuild_folded(model, body_policy):
         config = layer.get_config()
         if layer.name in folded_convolutions:
             config["use_bias"] = True
-        if _has_float_compute_dtype(layer):
+        # A nested model keeps the dtype policies of its own layers.
+        if _has_float_compute_dtype(layer) and not isinstance(layer, keras.Model):
             if layer.name in summary.output_producers:
                 config["dtype"] = "float32"
             else:

@@ -232,6 +232,26 @@ def test_folding_shared_layer_stays_shared():
     assert_close(folded(images), model(images, training=False))
 
 
+def test_folding_nested_model_copied_unchanged():
+    inner_inputs = keras.Input((8, 8, 3))
+    inner_outputs = keras.layers.BatchNormalization(name="inner_bn")(
+        keras.layers.Conv2D(4, 3, name="inner_conv")(inner_inputs)
+    )
+    inner = keras.Model(inner_inputs, inner_outputs, name="inner")
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.GlobalAveragePooling2D(name="pool")(inner(inputs))
+    model = keras.Model(inputs, outputs)
+    randomize_statistics(inner)
+    images = random_images((2, 8, 8, 3))
+
+    folded = optimize_for_inference(model, precision="bfloat16")
+
+    nested = folded.get_layer("inner")
+    assert nested is not inner
+    assert [layer.name for layer in nested.layers] == [layer.name for layer in inner.layers]
+    assert_close(folded(images), model(images, training=False), tolerance=2e-2)
+
+
 def test_bfloat16_policies_and_float32_output():
     model = keras_resnets.ResNet50V2(weights=None, input_shape=(32, 32, 3), classes=10)
 
@@ -316,9 +336,35 @@ def test_predictor_matches_model_predict():
     actual = predictor.predict(images)
     assert isinstance(actual, np.ndarray)
     assert_close(actual, expected)
-    # One trace serves full and padded batches.
-    predictor.predict(images[:1])
-    assert predictor._serve.experimental_get_tracing_count() == 1
+    # One graph of fixed batch shape serves full and padded batches.
+    assert tuple(predictor._serve.inputs[0].shape) == (2, 32, 32, 3)
+    assert_close(predictor.predict(images[:1]), expected[:1])
+
+
+def test_predictor_ignores_later_weight_changes():
+    model = randomize_statistics(keras_resnets.ResNet50(weights=None, input_shape=(32, 32, 3), classes=10))
+    images = random_images((2, 32, 32, 3))
+    predictor = Predictor(model, batch_size=2)
+    before = predictor.predict(images)
+
+    for variable in predictor.model.weights:
+        variable.assign(keras.ops.zeros_like(variable))
+
+    np.testing.assert_array_equal(predictor.predict(images), before)
+
+
+def test_predictor_bfloat16_close_to_float32():
+    model = randomize_statistics(
+        keras_resnets.ResNet50V2(weights=None, input_shape=(32, 32, 3), classes=10, classifier_activation=None)
+    )
+    images = random_images((4, 32, 32, 3))
+    expected = model.predict(images, verbose=0)
+
+    predictor = Predictor(model, precision="bfloat16", batch_size=4)
+
+    actual = predictor.predict(images)
+    assert actual.dtype == np.float32
+    assert_close(actual, expected, tolerance=2e-2)
 
 
 def test_predictor_empty_input():

@@ -1,0 +1,1 @@
+"""Benchmarks of keras_resnets against keras.applications; run `python benchmarks/run.py`."""

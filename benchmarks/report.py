@@ -1,0 +1,438 @@
+"""Render the benchmark results as the Markdown page docs/benchmarks.md."""
+
+from benchmarks import suites
+
+# Targets, all on ResNet50 and as ratios of median times.
+FLOAT32_TARGET = 1.2
+BFLOAT16_TARGET = 1.5
+# "Within 3%" and "no slower": keras_resnets' median time at most 3% above
+# keras.applications'. Run-to-run noise on a shared 2-core machine is of
+# that order, so a strict "no slower" would flag noise.
+PARITY_LIMIT = 1.03
+# A Keras `predict` this much slower than the tf.function reference is
+# flagged as running in a slow mode.
+SLOW_PREDICT_RATIO = 0.9
+TARGET_MODEL = "ResNet50"
+
+
+def _format_rate(value):
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _format_seconds(value):
+    return f"{value * 1000:.0f} ms" if value < 10 else f"{value:.1f} s"
+
+
+def _ratio(reference_timing, timing):
+    """Return the speed of `timing` relative to `reference_timing` (above 1 is faster)."""
+    return reference_timing.median / timing.median
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _inference_by_key(inference):
+    return {(result.model_name, result.batch_size): result for result in inference}
+
+
+def _peak_for(contender, peaks):
+    return peaks["bfloat16"][0] if contender in (suites.FAST_BFLOAT16,) else peaks["float32"][0]
+
+
+def _inference_section(inference, peaks):
+    parts = ["## Inference throughput", ""]
+    parts.append(
+        "Images per second per contender: the median over the repetitions, then the "
+        "slowest and fastest repetition. *Speed* is the reference's median time divided by the "
+        "contender's (above 1.00 is faster than the reference, `keras.applications` called "
+        "in a `tf.function`). *GFLOP/s* uses the model's counted FLOPs; *% of peak* compares "
+        "it with the measured matmul peak of the same precision (float32 peak for all rows "
+        "except bfloat16). *Output difference* is max |output - reference output| / max "
+        "|reference output| on the timed batch (logits, random weights)."
+    )
+    models = []
+    for result in inference:
+        if result.model_name not in models:
+            models.append(result.model_name)
+    for model_name in models:
+        rows = []
+        for result in inference:
+            if result.model_name != model_name:
+                continue
+            reference = result.timings[suites.REFERENCE]
+            for contender, timing in result.timings.items():
+                rates = [result.batch_size / seconds for seconds in timing.seconds]
+                median_rate = result.batch_size / timing.median
+                gflops = result.flops_per_image * median_rate / 1e9
+                speed = _ratio(reference, timing)
+                note = result.notes.get(contender, "")
+                if contender in (suites.APPLICATIONS_PREDICT, suites.OURS_PREDICT) and speed < SLOW_PREDICT_RATIO:
+                    extra = (timing.median - reference.median) * 1000
+                    note = f"**slow mode**: {extra:.0f} ms per call above the reference ({note})"
+                rows.append(
+                    [
+                        result.batch_size,
+                        contender,
+                        _format_rate(median_rate),
+                        f"{_format_rate(min(rates))}-{_format_rate(max(rates))}",
+                        f"{speed:.2f}x",
+                        f"{gflops:.0f}",
+                        f"{100 * gflops / _peak_for(contender, peaks):.0f}%",
+                        f"{result.differences[contender]:.1e}",
+                        note,
+                    ]
+                )
+            if suites.ONNX_RUNTIME not in result.timings:
+                rows.append(
+                    [result.batch_size, suites.ONNX_RUNTIME, "-", "-", "-", "-", "-", "-", result.notes[suites.ONNX_RUNTIME]]
+                )
+        flops = next(result.flops_per_image for result in inference if result.model_name == model_name)
+        parts += [
+            "",
+            f"### {model_name} ({flops / 1e9:.2f} GFLOP per image)",
+            "",
+            _table(
+                [
+                    "batch",
+                    "contender",
+                    "images/s",
+                    "min-max",
+                    "speed",
+                    "GFLOP/s",
+                    "% of peak",
+                    "output difference",
+                    "note",
+                ],
+                rows,
+            ),
+        ]
+    return "\n".join(parts)
+
+
+def _pair_rows(label, timings, images_per_call=None):
+    reference = timings["keras.applications"]
+    ours = timings["keras_resnets"]
+    row = [label]
+    for timing in (reference, ours):
+        row.append(
+            f"{_format_seconds(timing.median)} ({_format_seconds(timing.fastest)}-{_format_seconds(timing.slowest)})"
+        )
+    if images_per_call is not None:
+        row.append(_format_rate(images_per_call / ours.median))
+    row.append(f"{ours.median / reference.median:.3f}")
+    return row
+
+
+def _training_section(training, batch_size):
+    rows = [_pair_rows(name, timings, images_per_call=batch_size) for name, timings in training.items()]
+    return "\n".join(
+        [
+            "## Training step",
+            "",
+            f"One `train_on_batch` at batch {batch_size} (forward, backward, SGD update; "
+            "`jit_compile=False` on both). Times are median (fastest-slowest); *time ratio* is "
+            "keras_resnets' median over keras.applications' (below 1 is faster).",
+            "",
+            _table(
+                ["model", "keras.applications", "keras_resnets", "keras_resnets images/s", "time ratio"],
+                rows,
+            ),
+        ]
+    )
+
+
+def _build_section(build, load, build_shape):
+    rows = [_pair_rows(name, timings) for name, timings in build.items()]
+    parts = [
+        "## Build and load time",
+        "",
+        f"Building with `weights=None` and `input_shape={tuple(build_shape)}`; "
+        "`keras.utils.clear_session()` runs untimed before each build. Times are median "
+        "(fastest-slowest); *time ratio* is keras_resnets over keras.applications.",
+        "",
+        _table(["architecture", "keras.applications", "keras_resnets", "time ratio"], rows),
+    ]
+    for model_name, kinds in load.items():
+        parts += [
+            "",
+            f"Loading a {model_name} HDF5 file in the official keras.applications layout "
+            "(written with h5py from a random model: root attributes `layer_names`, `backend`, "
+            "`keras_version`; one group per layer with `weight_names` ending in `:0`).",
+            "",
+        ]
+        rows = []
+        for kind, timings in kinds.items():
+            names = list(timings)
+            reference, ours = timings[names[0]], timings[names[1]]
+            rows.append(
+                [
+                    kind,
+                    f"`{names[0]}`: {_format_seconds(reference.median)} "
+                    f"({_format_seconds(reference.fastest)}-{_format_seconds(reference.slowest)})",
+                    f"`{names[1]}`: {_format_seconds(ours.median)} "
+                    f"({_format_seconds(ours.fastest)}-{_format_seconds(ours.slowest)})",
+                    f"{ours.median / reference.median:.3f}",
+                ]
+            )
+        parts.append(_table(["what", "keras.applications", "keras_resnets", "time ratio"], rows))
+    return "\n".join(parts)
+
+
+def _threads_section(threads, image_size, batch_size):
+    baseline = sorted(next(iter(threads.values())))
+    baseline_median = baseline[len(baseline) // 2]
+    rows = []
+    for label, seconds in threads.items():
+        ordered = sorted(seconds)
+        median = ordered[len(ordered) // 2]
+        rows.append(
+            [
+                label,
+                _format_rate(batch_size / median),
+                f"{_format_rate(batch_size / ordered[-1])}-{_format_rate(batch_size / ordered[0])}",
+                f"{baseline_median / median:.2f}x",
+            ]
+        )
+    return "\n".join(
+        [
+            "## Thread pools",
+            "",
+            f"The float32 fast path on ResNet50 at {image_size}x{image_size}, batch {batch_size}, "
+            "one fresh process per setting (TensorFlow fixes its pools when its runtime "
+            "starts), settings in turn. *Speed* is relative to TensorFlow's default.",
+            "",
+            _table(["setting", "images/s", "min-max", "speed"], rows),
+        ]
+    )
+
+
+def _is_convolution(op_type):
+    return "Conv2D" in op_type
+
+
+def profile_summary(profile):
+    """Return (total ms, convolution ms) of one profiled call."""
+    total = sum(milliseconds for _, milliseconds in profile)
+    convolution = sum(milliseconds for op_type, milliseconds in profile if _is_convolution(op_type))
+    return total, convolution
+
+
+def _profile_section(profiles, image_size):
+    if profiles is None:
+        return "## Profile\n\nNot available: this TensorFlow build has no XPlane reader."
+    parts = [
+        "## Profile",
+        "",
+        f"Op time by op type for one call of ResNet50 at {image_size}x{image_size}, from "
+        "TensorFlow's profiler; ops that ran on parallel threads are each counted. "
+        "`_MklNative*` ops are TensorFlow's oneDNN kernels; the `Fused` convolutions also "
+        "apply the bias and, where the graph allows, the residual addition and ReLU.",
+    ]
+    for batch_size, by_contender in profiles.items():
+        for name, profile in by_contender.items():
+            total, _ = profile_summary(profile)
+            rows = [
+                [op_type, f"{milliseconds:.1f}", f"{100 * milliseconds / total:.1f}%"]
+                for op_type, milliseconds in profile[:8]
+            ]
+            parts += [
+                "",
+                f"**{name}, batch {batch_size}** (total {total:.0f} ms)",
+                "",
+                _table(["op type", "ms", "share"], rows),
+            ]
+    return "\n".join(parts)
+
+
+def target_checks(inference, training, build, load):
+    """Return one row per target: (target, measured, verdict)."""
+    by_key = _inference_by_key(inference)
+    checks = []
+
+    def speed_check(label, batch_size, contender, target):
+        result = by_key.get((TARGET_MODEL, batch_size))
+        if result is None:
+            checks.append((label, "not measured in this run", "-"))
+            return
+        speed = _ratio(result.timings[suites.REFERENCE], result.timings[contender])
+        verdict = "met" if speed >= target else f"missed by {100 * (1 - speed / target):.0f}%"
+        checks.append((label, f"{speed:.2f}x", verdict))
+
+    speed_check(f"float32 fast path >= {FLOAT32_TARGET}x at batch 32", 32, suites.FAST_FLOAT32, FLOAT32_TARGET)
+    speed_check(f"float32 fast path >= {FLOAT32_TARGET}x at batch 1", 1, suites.FAST_FLOAT32, FLOAT32_TARGET)
+    speed_check(f"bfloat16 fast path >= {BFLOAT16_TARGET}x at batch 32", 32, suites.FAST_BFLOAT16, BFLOAT16_TARGET)
+
+    def parity_check(label, ratios):
+        if not ratios:
+            checks.append((label, "not measured in this run", "-"))
+            return
+        worst_name, worst = max(ratios.items(), key=lambda item: item[1])
+        verdict = "met" if worst <= PARITY_LIMIT else f"missed by {100 * (worst - PARITY_LIMIT):.1f} points"
+        checks.append((label, f"worst time ratio {worst:.3f} ({worst_name})", verdict))
+
+    predict_ratios = {
+        f"batch {result.batch_size}": result.timings[suites.OURS_PREDICT].median
+        / result.timings[suites.APPLICATIONS_PREDICT].median
+        for result in inference
+        if result.model_name == TARGET_MODEL
+    }
+    parity_check("keras_resnets predict within 3% of keras.applications predict", predict_ratios)
+    training_ratios = {
+        name: timings["keras_resnets"].median / timings["keras.applications"].median
+        for name, timings in training.items()
+        if name == TARGET_MODEL
+    }
+    parity_check("training step within 3% of keras.applications", training_ratios)
+    build_ratios = {
+        name: timings["keras_resnets"].median / timings["keras.applications"].median for name, timings in build.items()
+    }
+    parity_check("build no slower than keras.applications (3% noise allowance)", build_ratios)
+    load_ratios = {}
+    for model_name, kinds in load.items():
+        for kind, timings in kinds.items():
+            names = list(timings)
+            load_ratios[f"{model_name}, {kind}"] = timings[names[1]].median / timings[names[0]].median
+    parity_check("load no slower than keras.applications (3% noise allowance)", load_ratios)
+    return checks
+
+
+def _profile_reading(batch_size, by_contender, result, peaks):
+    """Return one bullet explaining the float32 and bfloat16 speeds at one batch size from the profile."""
+    reference_total, reference_convolution = profile_summary(by_contender[suites.REFERENCE])
+    fast_total, fast_convolution = profile_summary(by_contender[suites.FAST_FLOAT32])
+    bfloat16_total, bfloat16_convolution = profile_summary(by_contender[suites.FAST_BFLOAT16])
+    reference_other = reference_total - reference_convolution
+    fast_other = fast_total - fast_convolution
+    text = (
+        f"- Profile at batch {batch_size}: the reference's op time is {reference_total:.0f} ms, of which "
+        f"{reference_other:.0f} ms ({100 * reference_other / reference_total:.0f}%) outside convolution "
+        "kernels (BatchNormalization arithmetic as `Mul`/`AddV2`, separate `Relu`, `AddN`); the float32 "
+        f"fast path's is {fast_total:.0f} ms, of which {fast_other:.0f} ms outside convolutions. Its "
+        f"convolution kernels took {fast_convolution:.0f} ms against the reference's "
+        f"{reference_convolution:.0f} ms. bfloat16 convolutions took {bfloat16_convolution:.0f} ms "
+        f"(total {bfloat16_total:.0f} ms)."
+    )
+    if result is None or fast_convolution <= 0:
+        return text
+    convolution_rate = result.flops_per_image * batch_size / (fast_convolution / 1000) / 1e9
+    peak = peaks["float32"][0]
+    reference_wall = result.timings[suites.REFERENCE].median * 1000
+    fast_wall = result.timings[suites.FAST_FLOAT32].median * 1000
+    text += (
+        f" Median wall time per call in the timed runs: reference {reference_wall:.0f} ms, float32 fast "
+        f"path {fast_wall:.0f} ms; wall time beyond op time is per-call overhead (input conversion, "
+        "dispatch, output copy) and waiting for the CPU."
+        f" The float32 convolutions ran at about {convolution_rate:.0f} GFLOP/s, "
+        f"{100 * convolution_rate / peak:.0f}% of the measured float32 matmul peak."
+    )
+    speed = _ratio(result.timings[suites.REFERENCE], result.timings[suites.FAST_FLOAT32])
+    if speed < FLOAT32_TARGET:
+        # The op time the fast path may take for the target, with its other ops unchanged.
+        allowed_convolution = reference_total / FLOAT32_TARGET - fast_other
+        needed_rate = result.flops_per_image * batch_size / (allowed_convolution / 1000) / 1e9
+        text += (
+            f" {FLOAT32_TARGET}x would need the float32 convolutions under {allowed_convolution:.0f} ms, "
+            f"about {needed_rate:.0f} GFLOP/s ({100 * needed_rate / peak:.0f}% of that peak)."
+        )
+    return text
+
+
+def _reading_section(checks, inference, profiles, peaks, load_info):
+    lines = ["## Reading", ""]
+    met = [check for check in checks if check[2] == "met"]
+    missed = [check for check in checks if check[2].startswith("missed")]
+    lines.append(f"- {len(met)} of {len(checks)} targets met in this run; {len(missed)} missed.")
+    share = load_info["other_share"]
+    if share > 0.1:
+        lines.append(
+            f"- Other processes used {100 * share:.0f}% of the machine's CPU time during the run, so "
+            "absolute rates are low and noisy; the speeds are ratios of contenders timed in turn, "
+            "which spreads that load over all of them, but single repetitions still vary (see min-max)."
+        )
+    by_key = _inference_by_key(inference)
+    for batch_size, by_contender in (profiles or {}).items():
+        lines.append(_profile_reading(batch_size, by_contender, by_key.get((TARGET_MODEL, batch_size)), peaks))
+    for label, measured, verdict in missed:
+        lines.append(f"- Missed: {label}: {measured}, {verdict}.")
+    return "\n".join(lines)
+
+
+def render_page(context):
+    """Return the Markdown page for one benchmark run described by `context` (a dict)."""
+    cpu = context["cpu"]
+    load_info = context["load"]
+    peaks = context["peaks"]
+    plan = context["plan"]
+    checks = target_checks(context["inference"], context["training"], context["build"], context["load_times"])
+
+    parts = [
+        "# Benchmarks",
+        "",
+        "This page is written by `benchmarks/run.py`; every number below comes from the run "
+        "described here. Models have random weights and random BatchNormalization statistics "
+        "(no download). Contenders are timed in turn, several repetitions after warm-up.",
+        "",
+        f"- Command: `{context['command']}` (plan `{plan.name}`)",
+        f"- Run: {context['started']} to {context['finished']} (UTC)",
+        f"- CPU: {cpu['model']}, {cpu['usable_cores']} usable cores ({cpu['logical_cores']} logical), "
+        f"{context['memory_gib']:.0f} GiB memory",
+        f"- CPU flags (vector extensions): {' '.join(cpu['flags'])}",
+        "- Versions: " + ", ".join(f"{name} {version}" for name, version in context["versions"].items()),
+        f"- TensorFlow thread pools during the run: intra-op {context['threads'][0]}, "
+        f"inter-op {context['threads'][1]} (the `Predictor` default, set before any model was built)",
+        f"- Matmul peak (best of {plan.matmul_repetitions}, {plan.matmul_size}x{plan.matmul_size}): "
+        f"float32 {peaks['float32'][0]:.0f} GFLOP/s, bfloat16 {peaks['bfloat16'][0]:.0f} GFLOP/s",
+        "",
+        "## Load from other processes",
+        "",
+        f"Load average before: {' '.join(load_info['load_before'] or ['?'])}; after: "
+        f"{' '.join(load_info['load_after'] or ['?'])}. Over the {load_info['wall_seconds']:.0f} s run, "
+        f"other processes used {load_info['other_cpu_seconds']:.0f} CPU seconds, "
+        f"{100 * load_info['other_share']:.0f}% of the machine's capacity (from /proc/stat, minus "
+        "this run's own CPU time).",
+        "",
+        "## Targets (ResNet50; speeds against the `keras.applications` model in a `tf.function`)",
+        "",
+        _table(["target", "measured", "verdict"], checks),
+        "",
+        _reading_section(checks, context["inference"], context["profiles"], peaks, load_info),
+        "",
+        _inference_section(context["inference"], peaks),
+        "",
+        _training_section(context["training"], plan.training_batch),
+        "",
+        _build_section(context["build"], context["load_times"], plan.build_input_shape),
+        "",
+        _threads_section(context["thread_probe"], plan.image_size, plan.threads_batch),
+        "",
+        _profile_section(context["profiles"], plan.image_size),
+        "",
+        "## How FLOPs are counted",
+        "",
+        "`keras_resnets.inference.count_flops(model)` walks the model's layer calls and counts "
+        "the multiply-adds (MACs) of convolution and dense layers from their input and output "
+        "shapes: output elements x kernel window x input channels per group (Dense: output "
+        "units x input units). One MAC is 2 FLOPs. Bias additions, normalization, activations, "
+        "pooling and residual additions are not counted. ResNet50 at 224x224 comes to "
+        f"{context['resnet50_flops'] / 2e9:.2f} GMACs ({context['resnet50_flops'] / 1e9:.2f} GFLOP); "
+        "He et al., \"Deep Residual Learning for Image Recognition\" (2016), Table 1, list 3.8e9 "
+        "multiply-adds.",
+        "",
+        "## Method",
+        "",
+        "- *keras.applications tf.function* (the reference): `tf.function(lambda x: "
+        "model(x, training=False))` on the keras.applications model, called with the NumPy batch.",
+        "- *predict*: `model.predict(x, batch_size=batch)`, which adds Keras' per-call setup "
+        "(data adapter, callbacks) to the same compiled step.",
+        "- *fast path*: `keras_resnets.inference.Predictor(model, precision, batch_size=batch)"
+        ".predict(x)`: the model from `optimize_for_inference` in a `tf.function` with a fixed "
+        "input signature.",
+        f"- Repetitions per contender: {plan.repetitions} after {plan.warmup} warm-up rounds "
+        f"(inference); {plan.training_repetitions} after {plan.training_warmup} (training); "
+        f"{plan.build_repetitions} after {plan.build_warmup} (build, load).",
+        "",
+    ]
+    return "\n".join(parts)
