@@ -39,3 +39,4 @@ __all__ += [
     "feature_extractor",
     "stage_info",
 ]
+from keras_resnets.inference import optimize_for_inference
