@@ -42,6 +42,11 @@ def _model_names():
     return ", ".join(row.default_name for row in architectures.ARCHITECTURES.values())
 
 
+def _names_with_official_weights():
+    rows = architectures.ARCHITECTURES.values()
+    return ", ".join(row.default_name for row in rows if row.weights_key is not None)
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -340,7 +345,7 @@ def _run_predict(args):
         raise ValueError(
             f"{architecture.default_name} has no official ImageNet weights. Pass "
             "--weights with the path of a weights file for it, or pick a model "
-            "that has them (resnet50, resnet101, resnet152 and their V2)."
+            f"that has them: {_names_with_official_weights()}."
         )
     if weights == "imagenet":
         # Found (or downloaded) before the class index, because a missing
@@ -427,8 +432,16 @@ def _run_export(args):
 
     architecture = architectures.get_architecture(args.model)
     export_format = args.format or export.format_from_path(args.output)
+    # Option checks come before the model is built, so mistakes fail fast.
     if args.pooling is not None and args.include_top:
         raise ValueError("--pooling applies only with --no-top. Add --no-top or drop --pooling.")
+    if args.include_preprocessing and export_format != "savedmodel":
+        raise ValueError(
+            "--include-preprocessing works only in SavedModels, because .keras and "
+            ".weights.h5 files store Keras layers only. Drop the option or use "
+            f"--format savedmodel. Received: --format {export_format}"
+        )
+    export.check_output_path(args.output, overwrite=args.overwrite)
     weights = None if args.weights.lower() == "none" else args.weights
     input_shape = None
     if args.image_size is not None:
@@ -440,6 +453,7 @@ def _run_export(args):
         include_top=args.include_top,
         pooling=args.pooling,
         input_shape=input_shape,
+        classes=architecture.default_classes,
     )
     exported = model
     if args.optimize:

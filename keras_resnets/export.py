@@ -46,6 +46,7 @@ __all__ = [
     "OUTPUT_NAME",
     "SERVING_SIGNATURE",
     "Verification",
+    "check_output_path",
     "describe_signature",
     "export_keras",
     "export_model",
@@ -293,8 +294,14 @@ def _make_preprocessing(tf, *, image_size, crop_fraction, mode, data_format):
     return preprocess
 
 
-def _prepare_target(path, overwrite):
-    """Check that `path` may be written; return it as a Path."""
+def check_output_path(path, overwrite=False):
+    """Check that an artifact may be written to `path`; return it as a `pathlib.Path`.
+
+    Raises:
+        FileNotFoundError: if the parent folder does not exist.
+        FileExistsError: if `path` exists and `overwrite` is False, or is a
+            folder that is neither empty nor a SavedModel.
+    """
     path = pathlib.Path(path)
     if not path.exists():
         if not path.parent.is_dir():
@@ -384,7 +391,7 @@ def export_saved_model(
         _check_preprocessing_mode(preprocessing)
         crop_fraction = check_crop_fraction(crop_fraction)
         image_size = _resolve_image_size(model, image_size)
-    path = _prepare_target(path, overwrite)
+    path = check_output_path(path, overwrite)
     tf = _import_tensorflow()
 
     if include_preprocessing:
@@ -446,7 +453,7 @@ def export_keras(model, path, *, overwrite=False):
         FileExistsError: if `path` exists and `overwrite` is False.
     """
     _check_export_format("keras", path)
-    path = _prepare_target(path, overwrite)
+    path = check_output_path(path, overwrite)
     return _write_replacing(path, model.save)
 
 
@@ -458,7 +465,7 @@ def export_weights(model, path, *, overwrite=False):
         FileExistsError: if `path` exists and `overwrite` is False.
     """
     _check_export_format("weights", path)
-    path = _prepare_target(path, overwrite)
+    path = check_output_path(path, overwrite)
     return _write_replacing(path, model.save_weights)
 
 

@@ -338,9 +338,9 @@ def _registered_weight_files(architecture):
 def summarize_architecture(name):
     """Build an architecture of the table with random weights and summarize it.
 
-    The model is built at the row's default input size with the classifier
-    (`include_top=True`), so operation counts are those of one
-    default-size image.
+    The model is built at the row's default input size and number of
+    classes, with the classifier (`include_top=True`), so operation counts
+    are those of one default-size image.
 
     Args:
         name: builder name (`"ResNet50"`) or model name (`"resnet50"`).
@@ -355,7 +355,7 @@ def summarize_architecture(name):
     from keras_resnets.builder import build_model
 
     architecture = get_architecture(name)
-    model = build_model(architecture, weights=None)
+    model = build_model(architecture, weights=None, classes=architecture.default_classes)
     return summarize(
         model,
         preprocessing=architecture.preprocessing,
