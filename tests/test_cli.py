@@ -245,7 +245,7 @@ def test_predict_model_without_official_weights_fails():
 def test_predict_from_weights_dir(
     tmp_path, monkeypatch, capsys, test_images, weights_file, labels_file, reference_model
 ):
-    # The registry holds the official hashes; these entries let the
+    # The registry contains the official hashes. These entries let the
     # generated files stand in for the official ones.
     weights_dir = tmp_path / "weights"
     weights_dir.mkdir()
