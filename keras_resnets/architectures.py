@@ -134,8 +134,8 @@ def _cifar_stages(blocks_per_stage):
 
 # Keras' V1 and every family added here downsample in the first block of
 # stages 3-5. Keras' V2, as published with the official Keras weights,
-# downsamples in the last block of stages 2-4 instead; both reach the same
-# total stride of 32.
+# downsamples in the last block of stages 2-4 instead. Both reach a total
+# stride of 32.
 _FIRST_BLOCK_STRIDES = (1, 2, 2, 2)
 _LAST_BLOCK_STRIDES = (2, 2, 2, 1)
 

@@ -357,7 +357,7 @@ def preact_basic_block(x, *, filters, stride, shortcut, use_bias, name):
 
 @dataclasses.dataclass(frozen=True)
 class BlockFamily:
-    """How a kind of block is stacked into a stage.
+    """The stacking rules of one kind of block.
 
     Attributes:
         block: The block function.

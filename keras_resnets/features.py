@@ -1,7 +1,7 @@
 """Multi-scale features: the output of each stage of a ResNet.
 
 `feature_extractor(model)` returns a Functional model that maps images to a
-dict `{stage name: feature map}`, and `stage_info(model)` tells the stride
+dict `{stage name: feature map}`, and `stage_info(model)` returns the stride
 and channel count of each stage. Both work on every model of this package
 and on keras.applications' ResNets, because they find stages by the shared
 layer-name scheme.
@@ -68,7 +68,7 @@ _GRID_PRESERVING_LAYERS = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class StageInfo:
-    """Where a stage's features come from and what they look like.
+    """The source layer, stride and width of one stage's feature map.
 
     Attributes:
         name: Stage name, e.g. `"conv3"`.

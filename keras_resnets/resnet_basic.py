@@ -11,10 +11,10 @@ convolution and BatchNorm) only where the shape changes. Their trainable
 parameter counts equal torchvision's (11,689,512 and 21,797,672 with the
 1000-class top).
 
-The V2 models use pre-activation basic blocks as in the pre-activation
-paper, with the stride in the first block of a stage (keras.applications'
-bottleneck V2 models stride in the last block instead) and a final
-BatchNorm and ReLU before the head.
+The V2 models use the pre-activation basic blocks of the pre-activation
+paper and a final BatchNorm and ReLU before the head. A stage strides in
+its first block, whereas keras.applications' bottleneck V2 models stride
+in the last block.
 
 keras.applications has none of these models, so no official Keras weights
 exist: `weights="imagenet"` raises, and `weights` takes a file path. The

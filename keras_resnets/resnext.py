@@ -4,7 +4,8 @@ Reference: Xie, Girshick, Dollar, Tu and He, "Aggregated Residual
 Transformations for Deep Neural Networks", CVPR 2017 (arXiv:1611.05431).
 
 A ResNeXt block is a bottleneck whose 3x3 convolution is split into 32
-groups of 4 channels (in the first stage; the width doubles per stage). The
+groups. A group has 4 channels in the first stage, and the width doubles
+with each stage. The
 grouped convolution is a built-in `Conv2D(groups=32)`, so the models save
 and export without custom objects. The layout follows the paper's models
 and torchvision's: no convolution bias before BatchNorm, the stride on the
