@@ -1,12 +1,12 @@
 """Load image files as RGB arrays of a model's input size.
 
-Resize policy (`center_crop_box`), the same in the `keras-resnets predict`
-command and in SavedModels exported with in-graph preprocessing: take the
-largest centered box with the target's aspect ratio, shrink it to
-`crop_fraction` of that size (0.875 by default, the 224-of-256 center crop
-of the usual ImageNet evaluation), and resize that box to the target size
-with antialiased bilinear interpolation. Cropping before resizing keeps
-memory bounded for very large or very elongated images.
+Resize policy (`center_crop_box`), shared by the `keras-resnets predict`
+command and by SavedModels exported with in-graph preprocessing. Take the
+largest centered box with the target's aspect ratio and shrink it to
+`crop_fraction` of that size: 0.875 by default, the 224-of-256 center crop
+of the usual ImageNet evaluation. Then crop that box and resize it to the
+target size with antialiased bilinear interpolation. Cropping before
+resizing keeps memory bounded for very large or very elongated images.
 
 Color handling: EXIF orientation is applied; grayscale, palette, CMYK and
 16-bit images are converted to 8-bit RGB; transparent pixels are
@@ -51,7 +51,12 @@ class ImageLoadError(ValueError):
 
 
 def check_crop_fraction(crop_fraction):
-    """Return `crop_fraction` as a float, or raise ValueError if it is not in (0, 1]."""
+    """Check that `crop_fraction` is a number in (0, 1] and return it as a float.
+
+    Raises:
+        TypeError: if it is not a number.
+        ValueError: if it is outside (0, 1].
+    """
     if isinstance(crop_fraction, bool) or not isinstance(crop_fraction, (int, float)):
         raise TypeError(
             "`crop_fraction` must be a number in (0, 1]. Received: "
@@ -197,11 +202,10 @@ def load_image(path, size, *, crop_fraction=DEFAULT_CROP_FRACTION):
     top, left, height, width = center_crop_box(
         image.height, image.width, target_height, target_width, crop_fraction
     )
-    resized = image.resize(
-        (target_width, target_height),
-        resample=Image.Resampling.BILINEAR,
-        box=(left, top, left + width, top + height),
-    )
+    # Cropping first keeps pixels outside the box out of the filter at its
+    # edges, as in the in-graph preprocessing of `keras_resnets.export`.
+    box = image.crop((left, top, left + width, top + height))
+    resized = box.resize((target_width, target_height), resample=Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)
 
 

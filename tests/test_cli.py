@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_resnets import cli, weights
+from keras_resnets import cli, images, weights
 from tests.h5_layout import write_keras2_h5
 
 CLASSES = 1000
@@ -131,9 +131,8 @@ def test_images(tmp_path_factory):
     huge.save(folder / "huge.jpg", quality=90)
     with Image.open(folder / "huge.jpg") as decoded:
         left, top = (4000 - 2625) // 2, (3000 - 2625) // 2
-        huge_expected = decoded.convert("RGB").resize(
-            (224, 224), Image.Resampling.BILINEAR, box=(left, top, left + 2625, top + 2625)
-        )
+        box = decoded.convert("RGB").crop((left, top, left + 2625, top + 2625))
+        huge_expected = box.resize((224, 224), Image.Resampling.BILINEAR)
     cases["huge"] = (folder / "huge.jpg", np.asarray(huge_expected))
     return cases
 
@@ -478,3 +477,99 @@ def test_weights_list():
     assert result.returncode == 0, result.stderr
     assert TOP_FILE in result.stdout
     assert "imagenet_class_index.json" in result.stdout
+
+
+# Image loading for `predict` (keras_resnets.images), in-process.
+
+
+def test_load_image_applies_exif_orientation(tmp_path):
+    # EXIF orientation 6: the stored pixels must be turned 90 degrees
+    # clockwise for display.
+    stored = np.zeros((200, 300, 3), np.uint8)
+    stored[:, :150] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+
+    loaded = images.load_image(tmp_path / "rotated.jpg", (64, 64), crop_fraction=1.0)
+
+    # After the turn, the red left half of the stored image is at the top.
+    assert loaded[5, 32, 0] > 200
+    assert loaded[58, 32, 0] < 60
+
+
+@pytest.mark.parametrize(
+    "mode, pixel, expected",
+    [
+        ("CMYK", (0, 255, 255, 0), (255, 0, 0)),
+        ("LA", (100, 0), (255, 255, 255)),
+        ("LA", (100, 255), (100, 100, 100)),
+        ("1", 1, (255, 255, 255)),
+        ("I;16", 65535, (255, 255, 255)),
+    ],
+)
+def test_load_image_converts_mode(mode, pixel, expected, tmp_path):
+    path = tmp_path / ("image.tiff" if mode == "CMYK" else "image.png")
+    Image.new(mode, (5, 7), pixel).save(path)
+
+    loaded = images.load_image(path, (4, 4))
+
+    assert loaded.dtype == np.uint8
+    assert loaded.shape == (4, 4, 3)
+    assert tuple(loaded[2, 2]) == expected
+
+
+def test_load_image_transparent_palette(tmp_path):
+    palette_image = Image.new("P", (8, 8), 1)
+    palette_image.putpalette([0, 0, 0, 200, 10, 10] + [0, 0, 0] * 254)
+    palette_image.save(tmp_path / "palette.png", transparency=1)
+
+    loaded = images.load_image(tmp_path / "palette.png", (4, 4))
+
+    assert tuple(loaded[1, 1]) == (255, 255, 255)
+
+
+def test_load_image_elongated(tmp_path):
+    strip = np.zeros((2, 5000, 3), np.uint8)
+    strip[:, 2490:2510] = 255
+    Image.fromarray(strip).save(tmp_path / "strip.png")
+
+    loaded = images.load_image(tmp_path / "strip.png", (224, 224))
+
+    # The box is the centered 2 x 2 square of the strip, which is white.
+    assert loaded.shape == (224, 224, 3)
+    assert loaded.min() == 255
+
+
+def test_load_image_non_square_target(tmp_path):
+    Image.fromarray(_smooth_rgb(300, seed=7)).save(tmp_path / "square.png")
+    loaded = images.load_image(tmp_path / "square.png", (48, 96), crop_fraction=1.0)
+    assert loaded.shape == (48, 96, 3)
+
+
+def test_center_crop_box_values():
+    assert images.center_crop_box(256, 256, 224, 224, 0.875) == (16, 16, 224, 224)
+    assert images.center_crop_box(3000, 4000, 224, 224, 0.875) == (187, 687, 2625, 2625)
+    assert images.center_crop_box(1, 1, 224, 224, 0.875) == (0, 0, 1, 1)
+    assert images.center_crop_box(100, 400, 50, 100, 1.0) == (0, 100, 100, 200)
+
+
+def test_load_image_float_tiff_raises(tmp_path):
+    Image.new("F", (4, 4), 0.5).save(tmp_path / "float.tiff")
+    with pytest.raises(images.ImageLoadError, match="Floating-point images.*Convert the image"):
+        images.load_image(tmp_path / "float.tiff", (4, 4))
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"size": (0, 4)}, ValueError, r"`size` must be a \(height, width\) pair.*Received: size=\(0, 4\)"),
+        ({"crop_fraction": 0}, ValueError, r"`crop_fraction` must be in \(0, 1\].*Received: crop_fraction=0"),
+        ({"crop_fraction": "all"}, TypeError, "`crop_fraction` must be a number.*of type str"),
+    ],
+)
+def test_load_image_invalid_arguments(arguments, error, message, tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "image.png")
+    call = {"size": (4, 4), **arguments}
+    with pytest.raises(error, match=message):
+        images.load_image(tmp_path / "image.png", call.pop("size"), **call)
