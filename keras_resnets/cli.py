@@ -325,9 +325,49 @@ def _top_classes(scores, labels, top):
     return [(*labels[i], float(scores[i])) for i in order]
 
 
+def _predict_weights(architecture, weights):
+    """Return the weights argument for the builder: a verified local path or the given path."""
+    from keras_resnets import weights as weights_lib
+
+    if weights != "imagenet":
+        return weights
+    if architecture.weights_key is None:
+        raise ValueError(
+            f"{architecture.default_name} has no official ImageNet weights. Pass "
+            "--weights with the path of a weights file for it, or pick a model "
+            f"that has them: {_names_with_official_weights()}."
+        )
+    entry = weights_lib.imagenet_weights_file(architecture.weights_key, include_top=True)
+    return weights_lib.get_weights_file(entry)
+
+
+def _print_predictions(results, *, model_name, weights, as_json):
+    if as_json:
+        document = {
+            "model": model_name,
+            "weights": weights,
+            "results": [
+                {
+                    "image": image,
+                    "predictions": [
+                        {"wnid": wnid, "name": name, "score": score}
+                        for wnid, name, score in predictions
+                    ],
+                }
+                for image, predictions in results
+            ],
+        }
+        print(json.dumps(document, indent=2))
+        return
+    for image, predictions in results:
+        print(image)
+        for wnid, name, score in predictions:
+            print(f"  {wnid} {name} {score:.4f}")
+
+
 def _run_predict(args):
+    from keras_resnets import imagenet_utils, inference
     from keras_resnets import images as images_lib
-    from keras_resnets import inference
     from keras_resnets import weights as weights_lib
     from keras_resnets.builder import build_model
 
@@ -335,23 +375,14 @@ def _run_predict(args):
     paths = args.images or [images_lib.sample_image_path()]
     size = (architecture.default_size, architecture.default_size)
 
-    # Cheap checks first: a bad image or a missing class index fails before
-    # the model is built.
+    # Cheap checks first: a bad image, missing weights or a missing class
+    # index fail before the model is built. The weights come before the
+    # class index because they are the error a first offline run should
+    # report.
     batch = np.stack(
         [images_lib.load_image(path, size, crop_fraction=args.crop_fraction) for path in paths]
     )
-    weights = args.weights
-    if weights == "imagenet" and architecture.weights_key is None:
-        raise ValueError(
-            f"{architecture.default_name} has no official ImageNet weights. Pass "
-            "--weights with the path of a weights file for it, or pick a model "
-            f"that has them: {_names_with_official_weights()}."
-        )
-    if weights == "imagenet":
-        # Found (or downloaded) before the class index, because a missing
-        # weights file is the error a first offline run should report.
-        entry = weights_lib.imagenet_weights_file(architecture.weights_key, include_top=True)
-        weights = weights_lib.get_weights_file(entry)
+    weights = _predict_weights(architecture, args.weights)
     labels = _read_class_index(args.labels or weights_lib.class_index_path())
     if args.top > len(labels):
         raise ValueError(
@@ -371,8 +402,6 @@ def _run_predict(args):
         configure_threads=False,
     )
 
-    from keras_resnets import imagenet_utils
-
     inputs = imagenet_utils.preprocess_input(
         batch, data_format="channels_last", mode=architecture.preprocessing
     )
@@ -381,30 +410,11 @@ def _run_predict(args):
     scores = predictor.predict(inputs)
 
     results = [
-        {"image": str(path), "predictions": _top_classes(row, labels, args.top)}
-        for path, row in zip(paths, scores)
+        (str(path), _top_classes(row, labels, args.top)) for path, row in zip(paths, scores)
     ]
-    if args.json:
-        document = {
-            "model": architecture.default_name,
-            "weights": args.weights,
-            "results": [
-                {
-                    "image": result["image"],
-                    "predictions": [
-                        {"wnid": wnid, "name": name, "score": score}
-                        for wnid, name, score in result["predictions"]
-                    ],
-                }
-                for result in results
-            ],
-        }
-        print(json.dumps(document, indent=2))
-        return 0
-    for result in results:
-        print(result["image"])
-        for wnid, name, score in result["predictions"]:
-            print(f"  {wnid} {name} {score:.4f}")
+    _print_predictions(
+        results, model_name=architecture.default_name, weights=args.weights, as_json=args.json
+    )
     return 0
 
 

@@ -19,8 +19,8 @@ probabilities. Reload with `tf.saved_model.load(path).signatures[
 "serving_default"](images=...)` or
 `keras.layers.TFSMLayer(path, call_endpoint="serving_default")`.
 
-This is the only module of the package that imports TensorFlow, and only
-when a SavedModel is written or read.
+TensorFlow is imported only when a SavedModel is written or read, and
+needs the TensorFlow backend of Keras.
 """
 
 import dataclasses

@@ -176,7 +176,8 @@ def test_predict_images_of_every_mode(test_images, weights_file, labels_file, re
 
 @pytest.mark.slow
 def test_predict_default_photo_text(weights_file, labels_file):
-    result = _run(["predict", "--weights", weights_file, "--labels", labels_file])
+    # bfloat16 changes the scores, not the output format.
+    result = _run(["predict", "--weights", weights_file, "--labels", labels_file, "--precision", "bfloat16"])
     assert result.returncode == 0, result.stderr
 
     lines = result.stdout.splitlines()
