@@ -56,6 +56,7 @@ class Plan:
     matmul_size: int
     matmul_repetitions: int
     profile_batches: tuple
+    profile_repetitions: int
 
 
 FULL = Plan(
@@ -81,6 +82,7 @@ FULL = Plan(
     matmul_size=4096,
     matmul_repetitions=10,
     profile_batches=(1, 32),
+    profile_repetitions=3,
 )
 QUICK = dataclasses.replace(
     FULL,
@@ -93,10 +95,10 @@ QUICK = dataclasses.replace(
     build_repetitions=3,
     load_models=("ResNet50",),
     threads_repetitions=3,
-    threads_rounds=1,
+    threads_settings=3,
     matmul_repetitions=5,
 )
-# Every code path once, on 32x32 inputs, in about a minute.
+# Every code path once, on 32x32 inputs: a few minutes on a loaded 2-core machine.
 SMOKE = dataclasses.replace(
     QUICK,
     name="smoke",
@@ -113,10 +115,12 @@ SMOKE = dataclasses.replace(
     build_warmup=0,
     threads_batch=2,
     threads_repetitions=1,
+    threads_rounds=1,
     threads_settings=1,
     matmul_size=256,
     matmul_repetitions=2,
     profile_batches=(1, 2),
+    profile_repetitions=1,
 )
 
 
@@ -233,6 +237,7 @@ def _profile(plan, directory):
                 suites.FAST_BFLOAT16: lambda: fast_bfloat16.predict(images),
             },
             os.path.join(directory, f"batch_{batch_size}"),
+            plan.profile_repetitions,
         )
         if profile is None:
             return None

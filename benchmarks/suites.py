@@ -234,14 +234,17 @@ def measure_load(model_name, input_shape, directory, repetitions, warmup):
     return {"into a built model": into_built, "builder with weights=path": through_builder}
 
 
-# Thread settings compared by `measure_threads`: label -> (intra-op, inter-op),
-# None meaning TensorFlow's own default.
 def thread_settings(cores):
+    """Return the thread settings that `measure_threads` compares, most telling first.
+
+    Maps a label to (intra-op, inter-op) threads, or to None for TensorFlow's
+    own default.
+    """
     return {
         "TensorFlow default (no call)": None,
         f"intra-op {cores}, inter-op 1 (Predictor default)": (cores, 1),
-        f"intra-op {cores}, inter-op {cores}": (cores, cores),
         "intra-op 1, inter-op 1": (1, 1),
+        f"intra-op {cores}, inter-op {cores}": (cores, cores),
     }
 
 
@@ -293,8 +296,11 @@ def measure_threads(settings, image_size, batch_size, repetitions, warmup, round
     return results
 
 
-def profile_op_types(calls, directory):
-    """Profile one call of each callable and return {name: [(op type, milliseconds), ...]}.
+def profile_op_types(calls, directory, repetitions):
+    """Profile each callable and return {name: [(op type, milliseconds per call), ...]}.
+
+    Each callable runs once untimed, then `repetitions` times under the
+    profiler; the op times are averaged over those calls.
 
     Op times come from TensorFlow's profiler trace (XPlane). Ops of the
     same type are summed. Ops that ran at the same time on different threads
@@ -310,7 +316,8 @@ def profile_op_types(calls, directory):
         call()
         log_directory = os.path.join(directory, f"profile_{index}")
         tf.profiler.experimental.start(log_directory)
-        call()
+        for _ in range(repetitions):
+            call()
         tf.profiler.experimental.stop()
         paths = glob.glob(os.path.join(log_directory, "**", "*.xplane.pb"), recursive=True)
         space = xplane_pb2.XSpace()
@@ -323,6 +330,6 @@ def profile_op_types(calls, directory):
                     event_name = plane.event_metadata[event.metadata_id].name
                     # TensorFlow op events are named "<node name>:<op type>".
                     if ":" in event_name and "/" in event_name:
-                        totals[event_name.rsplit(":", 1)[1]] += event.duration_ps / 1e9
+                        totals[event_name.rsplit(":", 1)[1]] += event.duration_ps / 1e9 / repetitions
         profiles[name] = totals.most_common()
     return profiles

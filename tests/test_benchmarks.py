@@ -74,7 +74,9 @@ def test_target_checks_verdicts():
         }
     }
 
-    checks = {label: (measured, verdict) for label, measured, verdict in report.target_checks(inference, training, build, load)}
+    checks = {
+        label: (measured, verdict) for label, measured, _, verdict in report.target_checks(inference, training, build, load)
+    }
 
     assert checks["float32 fast path >= 1.2x at batch 32"] == ("1.10x", "missed by 8%")
     assert checks["float32 fast path >= 1.2x at batch 1"] == ("1.25x", "met")
@@ -89,10 +91,34 @@ def test_target_checks_verdicts():
     assert checks["load no slower than keras.applications (3% noise allowance)"][1] == "met"
 
 
+def test_target_checks_fastest_repetition():
+    reference = Timing([1.0, 2.0, 3.0])
+    fast = Timing([0.5, 1.9, 2.9])
+    result = suites.InferenceResult(
+        "ResNet50",
+        1,
+        1,
+        {
+            suites.APPLICATIONS_PREDICT: Timing([1.0]),
+            suites.REFERENCE: reference,
+            suites.OURS_PREDICT: Timing([1.0]),
+            suites.FAST_FLOAT32: fast,
+            suites.FAST_BFLOAT16: fast,
+        },
+        {},
+        {},
+    )
+
+    checks = {row[0]: row for row in report.target_checks([result], {}, {"ResNet50": pair(1.0, 1.0)}, {})}
+
+    # Median 2.0 / 1.9; fastest 1.0 / 0.5.
+    assert checks["float32 fast path >= 1.2x at batch 1"][1:] == ("1.05x", "2.00x", "missed by 12%")
+
+
 def test_target_checks_unmeasured_batch():
     inference = [inference_result(1, 1.0, 0.8, 0.5, (1.0, 1.0))]
 
-    checks = {label: measured for label, measured, _ in report.target_checks(inference, {}, {}, {})}
+    checks = {label: measured for label, measured, _, _ in report.target_checks(inference, {}, {}, {})}
 
     assert checks["float32 fast path >= 1.2x at batch 32"] == "not measured in this run"
     assert checks["training step within 3% of keras.applications"] == "not measured in this run"
