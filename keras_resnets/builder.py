@@ -234,15 +234,44 @@ def build_model(
     )
     model = keras.Model(inputs, outputs, name=name)
 
-    if spec.weights == "imagenet" and model.inputs[0] is not resnet_input:
-        # Layers before `input_tensor` (an adapter, augmentation) are not in
-        # the official files: load them into the ResNet part, which shares
-        # its layers with `model`.
-        resnet_part = keras.Model(resnet_input, outputs)
-        _load_requested_weights(resnet_part, architecture, spec.weights, include_top)
-    elif spec.weights is not None:
-        _load_requested_weights(model, architecture, spec.weights, include_top)
+    if spec.weights is not None:
+        _load_into_model(
+            model,
+            resnet_input=resnet_input,
+            outputs=outputs,
+            architecture=architecture,
+            weights=spec.weights,
+            include_top=include_top,
+        )
     return model
+
+
+def _load_into_model(model, *, resnet_input, outputs, architecture, weights, include_top):
+    """Load weights, skipping layers that come before `input_tensor`.
+
+    Layers before `input_tensor` (an adapter, augmentation) are not in the
+    official files, so those load into the ResNet part, which shares its
+    layers with `model`. A file of one's own may hold the whole model, so a
+    path is tried on the whole model first; both loads check the entire
+    file before assigning anything.
+    """
+    if model.inputs[0] is resnet_input:
+        _load_requested_weights(model, architecture, weights, include_top)
+        return
+
+    from keras_resnets.weights import WeightsMismatchError
+
+    resnet_part = keras.Model(resnet_input, outputs)
+    if weights == "imagenet":
+        _load_requested_weights(resnet_part, architecture, weights, include_top)
+        return
+    try:
+        _load_requested_weights(model, architecture, weights, include_top)
+    except WeightsMismatchError as whole_model_error:
+        try:
+            _load_requested_weights(resnet_part, architecture, weights, include_top)
+        except WeightsMismatchError:
+            raise whole_model_error from None
 
 
 _BUILDER_DOC = """Instantiate the {builder} architecture{reference}.

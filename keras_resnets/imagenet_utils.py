@@ -9,10 +9,12 @@ Differences from `keras.applications.imagenet_utils`:
   same values as their float equivalent.
 - The result has the float dtype of the active Keras dtype policy's
   variables (float32 by default, also under `mixed_float16` and
-  `mixed_bfloat16`, whose first layer casts it).
+  `mixed_bfloat16`, whose first layer casts it), also for float64 input,
+  which keras.applications returns as float64.
 """
 
 import json
+import numbers
 import threading
 
 import keras
@@ -85,9 +87,27 @@ def _check_rank_and_channels(shape, data_format, mode):
     return channel_axis
 
 
+def _check_numeric_dtype(dtype, received):
+    # Booleans, integers and floats: the dtypes keras.applications accepts.
+    dtype = keras.backend.standardize_dtype(dtype)
+    if not dtype.startswith(("bool", "int", "uint", "float", "bfloat")):
+        raise TypeError(
+            "`preprocess_input` expects images as numbers (an integer or float "
+            "array or tensor of RGB values in [0, 255]). Load or decode the "
+            f"images first. Received: {received} of dtype {dtype}"
+        )
+
+
 def _preprocess_numpy(x, data_format, mode):
+    array = np.asarray(x)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            "`preprocess_input` expects images as numbers (an integer or float "
+            "array or tensor of RGB values in [0, 255]). Load or decode the "
+            f"images first. Received: {type(x).__name__} with dtype {array.dtype}"
+        )
     # np.array copies: the caller's array is never written to.
-    x = np.array(x, dtype=_output_dtype())
+    x = np.array(array, dtype=_output_dtype())
     channel_axis = _check_rank_and_channels(x.shape, data_format, mode)
     if mode == "tf":
         x /= 127.5
@@ -108,6 +128,13 @@ def _preprocess_numpy(x, data_format, mode):
 
 def _preprocess_tensor(x, data_format, mode):
     ops = keras.ops
+    _check_numeric_dtype(x.dtype, "a tensor")
+    if x.shape is None or getattr(x.shape, "rank", 0) is None:
+        raise ValueError(
+            "`preprocess_input` needs the rank of the input tensor to be "
+            "known (3 for one image, 4 for a batch). Give the tensor a static "
+            "rank, for example with an `input_signature` of rank 4."
+        )
     channel_axis = _check_rank_and_channels(tuple(x.shape), data_format, mode)
     ndim = len(x.shape)
     x = ops.cast(x, _output_dtype())
@@ -148,6 +175,7 @@ def preprocess_input(x, data_format=None, mode="caffe"):
         (float32 by default). The input is never modified.
 
     Raises:
+        TypeError: for input that is not numeric (strings, objects, None).
         ValueError: for an unknown `mode` or `data_format`, an input of rank
             other than 3 or 4, or (caffe and torch modes) a channel axis
             whose size is not 3.
@@ -195,14 +223,21 @@ def decode_predictions(preds, top=5):
         score first.
 
     Raises:
+        TypeError: if `top` is not an integer.
         ValueError: if `preds` does not have shape `(samples, 1000)` or
-            `top` is not a positive integer.
+            `top` is not positive.
     """
-    if not isinstance(top, int) or isinstance(top, bool) or top <= 0:
+    if not isinstance(top, numbers.Integral) or isinstance(top, bool):
+        raise TypeError(
+            "`top` must be a positive integer, the number of classes to "
+            f"return per sample. Received: top={top!r} of type {type(top).__name__}"
+        )
+    if top <= 0:
         raise ValueError(
             "`top` must be a positive integer, the number of classes to "
             f"return per sample. Received: top={top!r}"
         )
+    top = int(top)
     if keras.ops.is_tensor(preds):
         preds = keras.ops.convert_to_numpy(preds)
     preds = np.asarray(preds)

@@ -53,8 +53,9 @@ def _is_integer(value):
 
 
 def _check_weights(weights):
-    if weights is None or weights == "imagenet":
-        return weights
+    if weights is None:
+        return None
+    # The type check comes first: `==` on an array compares elementwise.
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(
             "`weights` must be None (random initialization), 'imagenet' "
@@ -62,6 +63,8 @@ def _check_weights(weights):
             f"str or pathlib.Path. Received: weights={weights!r} of type "
             f"{type(weights).__name__}"
         )
+    if weights == "imagenet":
+        return weights
     path = os.fspath(weights)
     if not os.path.exists(path):
         raise ValueError(
@@ -155,6 +158,49 @@ def _check_input_shape_type(input_shape):
     return tuple(input_shape)
 
 
+def _check_channels_known(shape, data_format, argument):
+    if len(shape) != 3:
+        return  # obtain_input_shape reports the wrong length.
+    channels = shape[0] if data_format == "channels_first" else shape[-1]
+    if channels is None:
+        raise ValueError(
+            f"The channel count of `{argument}` must be known, because the "
+            "first convolution's kernel depends on it; only height and width "
+            f"may be None. The image data format is {data_format}. Received: "
+            f"{argument} with shape {tuple(shape)}"
+        )
+
+
+def _check_tensor_shape(input_tensor, architecture, weights, data_format):
+    """Apply the channel and size checks of `input_shape` to `input_tensor`."""
+    shape = tuple(input_tensor.shape[1:])
+    _check_channels_known(shape, data_format, "input_tensor")
+    channels_first = data_format == "channels_first"
+    channels = shape[0] if channels_first else shape[-1]
+    spatial = shape[1:] if channels_first else shape[:2]
+    if weights == "imagenet" and channels != 3:
+        raise ValueError(
+            "The ImageNet weights need inputs with 3 channels. Map the "
+            "input to 3 channels before `input_tensor` (for example with a "
+            "1x1 Conv2D), or pass weights=None. Received: input_tensor with "
+            f"shape {tuple(input_tensor.shape)}"
+        )
+    if weights != "imagenet" and channels not in (1, 3):
+        warnings.warn(
+            "This model usually expects 1 or 3 input channels, but "
+            f"`input_tensor` has {channels} channels. Check that the data "
+            f"format ({data_format}) matches the tensor's layout.",
+            stacklevel=_caller_stacklevel(),
+        )
+    min_size = architecture.min_size
+    if any(size is not None and size < min_size for size in spatial):
+        raise ValueError(
+            f"Input height and width must be at least {min_size}x{min_size}. "
+            "Resize the images before `input_tensor`. Received: input_tensor "
+            f"with shape {tuple(input_tensor.shape)}"
+        )
+
+
 def obtain_input_shape(
     input_shape,
     default_size,
@@ -243,10 +289,12 @@ def obtain_input_shape(
         )
     spatial = input_shape[1:] if channels_first else input_shape[:2]
     if any(size is not None and size < min_size for size in spatial):
+        order = "(channels, height, width)" if channels_first else "(height, width, channels)"
         raise ValueError(
             f"Input height and width must be at least {min_size}x{min_size}. "
-            "Resize the images, or pass a larger `input_shape`. Received: "
-            f"input_shape={input_shape}"
+            f"The image data format is {data_format}, so `input_shape` is "
+            f"read as {order}. Resize the images, or pass a larger "
+            f"`input_shape` in that order. Received: input_shape={input_shape}"
         )
     if require_flatten and None in input_shape:
         raise ValueError(
@@ -328,6 +376,12 @@ def validate_build_arguments(
         raise TypeError(
             f"`name` must be a non-empty string. Received: name={name!r}"
         )
+    if "/" in name:
+        # Keras uses "/" to separate the parts of variable paths.
+        raise ValueError(
+            "`name` must not contain '/'. Use another separator such as '_'. "
+            f"Received: name={name!r}"
+        )
 
     input_shape = _check_input_shape_type(input_shape)
     if input_tensor is not None and input_shape is not None:
@@ -343,11 +397,16 @@ def validate_build_arguments(
                 "only `input_tensor`, or a matching `input_shape`. Received: "
                 f"input_shape={input_shape}"
             )
+    data_format = keras.config.image_data_format()
+    if input_shape is not None:
+        _check_channels_known(input_shape, data_format, "input_shape")
+    if input_tensor is not None:
+        _check_tensor_shape(input_tensor, architecture, weights, data_format)
     input_shape = obtain_input_shape(
         input_shape,
         default_size=architecture.default_size,
         min_size=architecture.min_size,
-        data_format=keras.config.image_data_format(),
+        data_format=data_format,
         require_flatten=include_top,
         weights=weights,
     )

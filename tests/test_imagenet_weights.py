@@ -96,3 +96,40 @@ def test_imagenet_wrong_file_leaves_no_model(weights_dir, monkeypatch):
     monkeypatch.setattr(weights_lib, "imagenet_weights_file", lookup)
     with pytest.raises(weights_lib.WeightsMismatchError, match=official_v1.file_name):
         keras_resnets.ResNet50(weights="imagenet", include_top=False)
+
+
+def test_weights_path_after_adapter_layers(tmp_path):
+    source = keras_resnet.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
+    path = write_keras2_h5(source, tmp_path / "notop.h5")
+    image = keras.Input((64, 64, 4))
+    rgb = keras.layers.Conv2D(3, 1, name="adapter")(image)
+    model = keras_resnets.ResNet50(weights=str(path), include_top=False, input_tensor=rgb)
+
+    np.testing.assert_array_equal(
+        model.get_layer("conv5_block3_3_conv").get_weights()[0],
+        source.get_layer("conv5_block3_3_conv").get_weights()[0],
+    )
+
+
+def test_weights_path_of_whole_model_with_adapter(tmp_path):
+    image = keras.Input((64, 64, 4))
+    rgb = keras.layers.Conv2D(3, 1, name="adapter")(image)
+    first = keras_resnets.ResNet50(weights=None, include_top=False, input_tensor=rgb)
+    path = tmp_path / "whole.weights.h5"
+    first.save_weights(path)
+
+    keras.utils.clear_session()
+    image = keras.Input((64, 64, 4))
+    rgb = keras.layers.Conv2D(3, 1, name="adapter")(image)
+    second = keras_resnets.ResNet50(weights=str(path), include_top=False, input_tensor=rgb)
+    for loaded, expected in zip(second.get_weights(), first.get_weights()):
+        np.testing.assert_array_equal(loaded, expected)
+
+
+def test_weights_path_of_other_model_with_adapter(tmp_path):
+    other = keras_resnet_v2.ResNet50V2(weights=None, include_top=False, input_shape=(64, 64, 3))
+    path = write_keras2_h5(other, tmp_path / "v2.h5")
+    image = keras.Input((64, 64, 4))
+    rgb = keras.layers.Conv2D(3, 1, name="adapter")(image)
+    with pytest.raises(weights_lib.WeightsMismatchError, match=r"v2\.h5"):
+        keras_resnets.ResNet50(weights=str(path), include_top=False, input_tensor=rgb)

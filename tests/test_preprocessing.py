@@ -211,7 +211,41 @@ def test_decode_predictions_bad_shape(shape, class_index):
         imagenet_utils.decode_predictions(np.zeros(shape))
 
 
-@pytest.mark.parametrize("top", [0, -1, 2.5, "5"])
+@pytest.mark.parametrize("top", [0, -1])
 def test_decode_predictions_bad_top(top, class_index):
     with pytest.raises(ValueError, match=r"`top` must be a positive integer.*Received: top="):
+        imagenet_utils.decode_predictions(np.zeros((1, 1000)), top=top)
+
+
+@pytest.mark.parametrize(
+    "bad", [None, np.array(["a", "b", "c"]), np.zeros((2, 4, 4, 3), complex), [["x"]]]
+)
+def test_non_numeric_input_rejected(bad):
+    with pytest.raises(TypeError, match=r"expects images as numbers.*Received:"):
+        imagenet_utils.preprocess_input(bad)
+
+
+def test_string_tensor_rejected():
+    with pytest.raises(TypeError, match=r"Received: a tensor of dtype string"):
+        imagenet_utils.preprocess_input(tf.constant([[["a", "b", "c"]]]))
+
+
+def test_unknown_rank_tensor_rejected():
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32)])
+    @tf.autograph.experimental.do_not_convert
+    def preprocess(images):
+        return imagenet_utils.preprocess_input(images)
+
+    with pytest.raises(ValueError, match=r"rank of the input tensor to be known"):
+        preprocess(tf.zeros((1, 4, 4, 3)))
+
+
+def test_decode_predictions_numpy_integer_top(class_index):
+    decoded = imagenet_utils.decode_predictions(np.eye(1000, dtype="float32")[:1], top=np.int64(2))
+    assert len(decoded[0]) == 2
+
+
+@pytest.mark.parametrize("top", [None, 2.0, "5"])
+def test_decode_predictions_top_type(top, class_index):
+    with pytest.raises(TypeError, match=r"`top` must be a positive integer.*Received: top="):
         imagenet_utils.decode_predictions(np.zeros((1, 1000)), top=top)

@@ -277,3 +277,48 @@ def test_pathlib_weights_load(tmp_path):
     loaded = keras_resnets.ResNet50(weights=path, include_top=False, input_shape=SMALL)
     for loaded_weight, weight in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(loaded_weight, weight)
+
+
+def test_weights_array_rejected():
+    with pytest.raises(TypeError, match=r"Received: weights=array\(\['imagenet'\].*of type ndarray"):
+        keras_resnets.ResNet50(weights=np.array(["imagenet"]))
+
+
+def test_name_with_slash_rejected():
+    with pytest.raises(ValueError, match=r"must not contain '/'.*Received: name='a/b'"):
+        keras_resnets.ResNet50(weights=None, name="a/b")
+
+
+@pytest.mark.parametrize("input_shape", [(64, 64, None), (None, None, None)])
+def test_unknown_channels_rejected(input_shape):
+    with pytest.raises(ValueError, match=r"channel count of `input_shape` must be known.*Received: input_shape"):
+        keras_resnets.ResNet50(weights=None, include_top=False, input_shape=input_shape)
+
+
+def test_unknown_channels_of_tensor_rejected():
+    with pytest.raises(ValueError, match=r"channel count of `input_tensor` must be known"):
+        keras_resnets.ResNet50(weights=None, include_top=False, input_tensor=keras.Input((None, None, None)))
+
+
+def test_small_input_tensor_rejected():
+    with pytest.raises(ValueError, match=r"at least 32x32.*Received: input_tensor with shape \(None, 8, 8, 3\)"):
+        keras_resnets.ResNet50(weights=None, include_top=False, input_tensor=keras.Input((8, 8, 3)))
+
+
+def test_input_tensor_channels_warn():
+    with pytest.warns(UserWarning, match=r"`input_tensor` has 4 channels") as record:
+        keras_resnets.ResNet50(weights=None, include_top=False, input_tensor=keras.Input((64, 64, 4)))
+    assert record[0].filename == __file__
+
+
+def test_input_tensor_channels_with_imagenet_rejected():
+    with pytest.raises(ValueError, match=r"need inputs with 3 channels.*1x1 Conv2D.*\(None, 64, 64, 1\)"):
+        keras_resnets.ResNet50(weights="imagenet", include_top=False, input_tensor=keras.Input((64, 64, 1)))
+
+
+def test_channels_last_shape_under_channels_first():
+    keras.config.set_image_data_format("channels_first")
+    with pytest.raises(ValueError, match=r"data format is channels_first.*\(channels, height, width\)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            keras_resnets.ResNet50(weights=None, include_top=False, input_shape=(64, 64, 3))
