@@ -264,7 +264,8 @@ def _run_verify(args):
                 )
 
     searched = ", ".join(str(folder) for folder, _ in folders)
-    print(f"{checked} local copies checked in {searched}: {failed} failed.")
+    copies = "local copy" if checked == 1 else "local copies"
+    print(f"{checked} {copies} checked in {searched}: {failed} failed.")
     return 1 if failed else 0
 
 

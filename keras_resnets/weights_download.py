@@ -210,7 +210,7 @@ def find_local_file(entry):
     Searches ``KERAS_RESNETS_WEIGHTS_DIR``, then the Keras cache. A copy that
     fails the check is logged and skipped in the weights folder, which is
     never modified. In the cache it is deleted, so that a download can
-    replace it.
+    replace it, so no file under the official name fails its check.
 
     Raises:
         ValueError: if ``KERAS_RESNETS_WEIGHTS_DIR`` names no folder.
@@ -343,6 +343,11 @@ def _unavailable_error(entry, url, problems, headline):
         f"`{_fetch_command(entry)}` downloads it into the Keras cache), or set "
         f"{MIRROR_URL_ENV} to a mirror that serves it at {mirror_url}."
     )
+    if entry.model is not None:
+        message += (
+            " To load a weights file of your own instead, pass its path: "
+            "weights='/path/to/file.h5'."
+        )
     return WeightsUnavailableError(
         message, file_name=entry.file_name, url=url, reasons=problems
     )
@@ -404,6 +409,13 @@ class _DownloadFailed(Exception):
     """Raised when a download attempt fails. The message names the failure."""
 
 
+def _new_file_mode():
+    """Return the mode a new file gets under the process umask (0o644 for umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _download_verified(entry, url, folder):
     """Download ``url`` into ``folder`` under ``entry.file_name`` if its hash matches."""
     # NOTE: the timeout limits each wait for data, not the whole download,
@@ -438,6 +450,9 @@ def _download_verified(entry, url, folder):
                 f"{entry.file_hash}, got {digest} for {received} bytes "
                 "(wrong or corrupt file on the server)"
             )
+        # NamedTemporaryFile creates the file readable by its owner only;
+        # a shared cache needs the usual permissions, as keras' get_file gives.
+        os.chmod(temp_path, _new_file_mode())
         os.replace(temp_path, target)
     except BaseException:
         # Also on KeyboardInterrupt: nothing partial may stay behind.

@@ -13,6 +13,7 @@ import os
 import pathlib
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -611,3 +612,13 @@ def test_interrupted_download_cleans_up(tmp_path, body, cache):
     assert child.returncode != 0
     assert "KeyboardInterrupt" in stderr
     _assert_cache_clean(cache)
+
+
+def test_download_gets_umask_permissions(server, entry, body, cache):
+    server.add(TEST_URL_PATH, body)
+    umask = os.umask(0o022)
+    try:
+        path = weights.get_weights_file(entry)
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
