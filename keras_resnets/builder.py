@@ -169,7 +169,7 @@ def build_model(
     input_tensor=None,
     input_shape=None,
     pooling=None,
-    classes=1000,
+    classes=None,
     classifier_activation="softmax",
     name=None,
     **options,
@@ -178,8 +178,9 @@ def build_model(
 
     Args:
         architecture: A `keras_resnets.architectures.Architecture`.
-        include_top, weights, input_tensor, input_shape, pooling, classes,
+        include_top, weights, input_tensor, input_shape, pooling,
         classifier_activation: As in the public builders.
+        classes: Number of classes; None for the row's default.
         name: Model name; None for the row's default name (its plain name
             with `residual=False`).
         **options: The architecture options that the row lists
@@ -189,6 +190,8 @@ def build_model(
         A `keras.Model` made only of built-in Keras layers.
     """
     stage_options = _resolve_options(architecture, options)
+    if classes is None:
+        classes = architecture.default_classes
     if name is None:
         if stage_options["residual"]:
             name = architecture.default_name
