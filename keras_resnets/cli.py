@@ -283,6 +283,11 @@ def _read_class_index(path):
     try:
         with open(path, encoding="utf-8") as file:
             index = json.load(file)
+    except FileNotFoundError:
+        raise ValueError(
+            f"Class index file not found: {path}. Pass the path of a JSON file "
+            "in the layout of imagenet_class_index.json."
+        ) from None
     except json.JSONDecodeError as error:
         raise ValueError(
             f"Class index {path} is not valid JSON ({error}). Pass a file in "
@@ -329,6 +334,12 @@ def _predict_weights(architecture, weights):
     """Return the weights argument for the builder: a verified local path or the given path."""
     from keras_resnets import weights as weights_lib
 
+    if weights.lower() == "none":
+        raise ValueError(
+            "predict needs trained weights, but --weights none would classify "
+            "with random ones. Pass --weights imagenet or the path of a "
+            "weights file."
+        )
     if weights != "imagenet":
         return weights
     if architecture.weights_key is None:
@@ -383,6 +394,12 @@ def _run_predict(args):
         [images_lib.load_image(path, size, crop_fraction=args.crop_fraction) for path in paths]
     )
     weights = _predict_weights(architecture, args.weights)
+    if args.labels is None and architecture.default_classes != imagenet_utils.IMAGENET_CLASSES:
+        raise ValueError(
+            f"{architecture.default_name} has {architecture.default_classes} "
+            "classes, so the ImageNet class names do not apply. Pass --labels "
+            "with a JSON file that maps '0', '1', ... to [id, name] for its classes."
+        )
     labels = _read_class_index(args.labels or weights_lib.class_index_path())
     if args.top > len(labels):
         raise ValueError(
@@ -453,6 +470,12 @@ def _run_export(args):
         )
     export.check_output_path(args.output, overwrite=args.overwrite)
     weights = None if args.weights.lower() == "none" else args.weights
+    if weights == "imagenet" and architecture.weights_key is None:
+        raise ValueError(
+            f"{architecture.default_name} has no official ImageNet weights. Pass "
+            "--weights none for random weights or --weights with the path of a "
+            f"weights file, or pick a model that has them: {_names_with_official_weights()}."
+        )
     input_shape = None
     if args.image_size is not None:
         input_shape = (args.image_size, args.image_size, 3)

@@ -330,7 +330,13 @@ def _write_replacing(path, write):
     The artifact is written next to `path` first, so an interrupted export
     never leaves a half-written artifact under the final name.
     """
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as error:
+        raise OSError(
+            f"Cannot write the export to {path}: {error.strerror or error}. "
+            "Choose an output path in a folder that exists and is writable."
+        ) from error
     try:
         staged = staging / path.name
         write(staged)

@@ -178,7 +178,7 @@ def _run_list(args):
                 )
             )
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"keras-resnets weights: error: {error}", file=sys.stderr)
         return 1
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
@@ -219,13 +219,40 @@ def _entries_to_fetch(args):
 
 
 def _run_fetch(args):
+    entries = _entries_to_fetch(args)
+    try:
+        offline = weights_download.offline_mode()
+    except ValueError as error:
+        print(f"keras-resnets weights: error: {error}", file=sys.stderr)
+        return 1
+    if offline:
+        # One line for all missing files: each would fail with the same
+        # long message.
+        missing = []
+        for entry in entries:
+            path = weights_download.find_local_file(entry)
+            if path is None:
+                missing.append(entry.file_name)
+            else:
+                print(path)
+        if not missing:
+            return 0
+        print(
+            "keras-resnets weights: error: offline mode is on "
+            f"({weights_download.OFFLINE_ENV}={os.environ.get(weights_download.OFFLINE_ENV)}), "
+            f"so fetch cannot download {', '.join(missing)}. Unset "
+            f"{weights_download.OFFLINE_ENV}, or copy the files into the Keras "
+            "cache or KERAS_RESNETS_WEIGHTS_DIR by hand.",
+            file=sys.stderr,
+        )
+        return 1
     failures = 0
-    for entry in _entries_to_fetch(args):
+    for entry in entries:
         try:
             path = weights.get_weights_file(entry)
         except (weights.WeightsUnavailableError, ValueError) as error:
             failures += 1
-            print(f"error: {error}", file=sys.stderr)
+            print(f"keras-resnets weights: error: {error}", file=sys.stderr)
             continue
         print(path)
     return 1 if failures else 0
@@ -235,7 +262,7 @@ def _run_verify(args):
     try:
         folders = weights_download.search_folders()
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"keras-resnets weights: error: {error}", file=sys.stderr)
         return 1
 
     checked = 0
@@ -276,7 +303,7 @@ def _run_path(args):
         offline = weights_download.offline_mode()
         url = weights.download_url(entry)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"keras-resnets weights: error: {error}", file=sys.stderr)
         return 1
 
     # Unlike loading, this only reports: a copy that fails its hash is

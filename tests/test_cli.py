@@ -574,3 +574,53 @@ def test_load_image_invalid_arguments(arguments, error, message, tmp_path):
     call = {"size": (4, 4), **arguments}
     with pytest.raises(error, match=message):
         images.load_image(tmp_path / "image.png", call.pop("size"), **call)
+
+
+def test_predict_weights_none_fails(capsys):
+    assert cli.main(["predict", "--weights", "none"]) == 1
+    assert "--weights none would classify with random ones" in capsys.readouterr().err
+
+
+def test_predict_cifar_model_needs_labels(tmp_path, capsys):
+    weights_path = tmp_path / "r20.weights.h5"
+    weights_path.write_bytes(b"not read before the labels check")
+    assert cli.main(["predict", "--model", "resnet20", "--weights", str(weights_path)]) == 1
+    error = capsys.readouterr().err
+    assert "resnet20 has 10 classes" in error
+    assert "--labels" in error
+
+
+def test_predict_missing_labels_file(tmp_path, capsys):
+    weights_path = tmp_path / "r50.h5"
+    weights_path.write_bytes(b"not read before the labels check")
+    missing = tmp_path / "nope.json"
+    assert cli.main(["predict", "--weights", str(weights_path), "--labels", str(missing)]) == 1
+    error = capsys.readouterr().err
+    assert f"Class index file not found: {missing}" in error
+    assert "Errno" not in error
+
+
+def test_export_model_without_official_weights(tmp_path, capsys):
+    assert cli.main(["export", "resnet20", str(tmp_path / "m.keras")]) == 1
+    error = capsys.readouterr().err
+    assert "resnet20 has no official ImageNet weights" in error
+    assert "--weights none" in error
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_export_into_unwritable_folder(capsys):
+    # /proc accepts no new files, even for root.
+    output = pathlib.Path("/proc/keras_resnets_test.keras")
+    assert cli.main(["export", "resnet20", str(output), "--weights", "none"]) == 1
+    error = capsys.readouterr().err
+    assert f"Cannot write the export to {output}" in error
+    assert ".keras_resnets_test.keras." not in error
+
+
+def test_weights_fetch_offline_one_message(monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_RESNETS_OFFLINE", "1")
+    assert cli.main(["weights", "fetch", "--all"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("error:") == 1
+    assert "offline mode is on (KERAS_RESNETS_OFFLINE=1)" in error
+    assert "imagenet_class_index.json" in error

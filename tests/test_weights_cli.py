@@ -174,7 +174,7 @@ def test_verify_all_good(cache, registered_entry, capsys):
     output = capsys.readouterr().out.splitlines()
     assert output == [
         f"OK      {cache / TEST_FILE_NAME}",
-        f"1 local copies checked in {cache}: 0 failed.",
+        f"1 local copy checked in {cache}: 0 failed.",
     ]
 
 
@@ -261,11 +261,22 @@ def test_fetch_offline_both_variants(cache, capsys, monkeypatch):
     monkeypatch.setenv("KERAS_RESNETS_OFFLINE", "1")
     assert weights_cli.main(["fetch", "resnet50", "--both", "--class-index"]) == 1
     errors = capsys.readouterr().err
-    assert errors.count("offline mode") == 6
+    assert errors.count("offline mode is on") == 1
     assert "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in errors
     assert RESNET50_NOTOP in errors
     assert "imagenet_class_index.json" in errors
-    assert "keras-resnets weights fetch --class-index" in errors
+    assert "Unset KERAS_RESNETS_OFFLINE" in errors
+
+
+def test_fetch_offline_with_local_copy(cache, capsys, monkeypatch):
+    monkeypatch.setenv("KERAS_RESNETS_OFFLINE", "1")
+    body = b"class index of this test"
+    entry = dataclasses.replace(weights.CLASS_INDEX_FILE, file_hash=hashlib.md5(body).hexdigest())
+    monkeypatch.setattr(weights, "CLASS_INDEX_FILE", entry)
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / entry.file_name).write_bytes(body)
+    assert weights_cli.main(["fetch", "--class-index"]) == 0
+    assert capsys.readouterr().out.strip() == str(cache / entry.file_name)
 
 
 def test_invalid_env_reported(monkeypatch, capsys):
