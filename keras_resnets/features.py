@@ -122,21 +122,30 @@ def _layer_strides(model):
 
     The stride is propagated through the serialized graph of
     `model.get_config()`, whose layers are in topological order, so no
-    input of a particular size is needed.
+    input of a particular size is needed. A Sequential config lists no
+    inbound nodes: there each layer reads the output of the layer before.
     """
     node_strides = {}
+    previous = None
     for layer_config in model.get_config()["layers"]:
-        name = layer_config["name"]
+        # Sequential configs keep the name only inside the layer's config.
+        name = layer_config.get("name", layer_config["config"]["name"])
         factor = _stride_factor(layer_config)
-        nodes = layer_config.get("inbound_nodes") or []
+        if "inbound_nodes" not in layer_config:
+            sources = [previous] if previous is not None else []
+            nodes = [sources] if sources else []
+        else:
+            nodes = [
+                [(source, source_node) for source, source_node, _ in _serialized_tensors(node)]
+                for node in layer_config["inbound_nodes"]
+            ]
+        previous = (name, 0)
+
         if not nodes:
             node_strides[(name, 0)] = factor
             continue
-        for node_index, node in enumerate(nodes):
-            inputs = {
-                node_strides.get((source, source_node))
-                for source, source_node, _ in _serialized_tensors(node)
-            }
+        for node_index, sources in enumerate(nodes):
+            inputs = {node_strides.get(source) for source in sources}
             if factor is None or None in inputs or len(inputs) != 1:
                 node_strides[(name, node_index)] = None
             else:
@@ -272,4 +281,6 @@ def feature_extractor(model, stages=None):
     _check_stages(stages, infos, model.name)
 
     outputs = {stage: model.get_layer(infos[stage].layer_name).output for stage in stages}
-    return keras.Model(model.input, outputs, name=f"{model.name}_features")
+    # `model.inputs`, not `model.input`: a Sequential model has only the former.
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, outputs, name=f"{model.name}_features")

@@ -232,3 +232,23 @@ def test_model_without_stages_raises():
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(inputs), name="tiny")
     with pytest.raises(ValueError, match=r"Model 'tiny' has no stage output layers"):
         keras_resnets.feature_extractor(model)
+
+
+def test_sequential_strides():
+    # A Sequential config lists no inbound nodes; each layer reads the last.
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(8, 3, strides=2, padding="same", name="conv1_conv"),
+            keras.layers.MaxPooling2D(2, name="pool1_pool"),
+            keras.layers.Activation("relu", name="conv2_block1_out"),
+            keras.layers.Conv2D(16, 3, strides=2, padding="same", name="conv3_block1_1_conv"),
+            keras.layers.Activation("relu", name="conv3_block1_out"),
+        ]
+    )
+    infos = keras_resnets.stage_info(model)
+
+    assert infos["conv2"] == features.StageInfo("conv2", "conv2_block1_out", 4, 8)
+    assert infos["conv3"] == features.StageInfo("conv3", "conv3_block1_out", 8, 16)
+    outputs = keras_resnets.feature_extractor(model)(random_images((32, 32, 3)))
+    assert tuple(outputs["conv3"].shape) == (2, 4, 4, 16)
