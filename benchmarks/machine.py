@@ -88,7 +88,7 @@ def load_average():
         return None
 
 
-def _busy_cpu_seconds():
+def busy_cpu_seconds():
     """Return the CPU seconds all processes spent busy since boot, from /proc/stat."""
     with open("/proc/stat", encoding="utf-8") as file:
         fields = file.readline().split()[1:]
@@ -96,9 +96,48 @@ def _busy_cpu_seconds():
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _own_cpu_seconds():
+def own_cpu_seconds():
+    """Return the CPU seconds of this process and its finished children."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
+
+
+def usable_cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+class OtherLoad:
+    """Measure the share of the machine that other processes used between two points in time."""
+
+    def __init__(self):
+        self.restart()
+
+    def restart(self):
+        self._wall = time.monotonic()
+        self._machine = busy_cpu_seconds()
+        self._own = own_cpu_seconds()
+
+    def share(self):
+        """Return others' CPU time since `restart`, as a fraction of all cores' capacity."""
+        wall = time.monotonic() - self._wall
+        others = (busy_cpu_seconds() - self._machine) - (own_cpu_seconds() - self._own)
+        return max(others, 0.0) / (wall * usable_cores()) if wall > 0 else 0.0
+
+
+def wait_for_quiet(max_share, max_wait_seconds, window_seconds=0.25):
+    """Wait until other processes use at most `max_share` of the machine, or give up.
+
+    Samples the machine every `window_seconds` and returns the last share
+    seen, after at most about `max_wait_seconds`.
+    """
+    deadline = time.monotonic() + max_wait_seconds
+    load = OtherLoad()
+    while True:
+        load.restart()
+        time.sleep(window_seconds)
+        share = load.share()
+        if share <= max_share or time.monotonic() >= deadline:
+            return share
 
 
 @dataclasses.dataclass
@@ -106,15 +145,15 @@ class LoadMonitor:
     """CPU time of the whole machine and of this process (children included) over a run."""
 
     started: float = dataclasses.field(default_factory=time.monotonic)
-    machine_start: float = dataclasses.field(default_factory=_busy_cpu_seconds)
-    own_start: float = dataclasses.field(default_factory=_own_cpu_seconds)
+    machine_start: float = dataclasses.field(default_factory=busy_cpu_seconds)
+    own_start: float = dataclasses.field(default_factory=own_cpu_seconds)
     load_before: list = dataclasses.field(default_factory=load_average)
 
     def finish(self):
         """Return a dict describing how busy other processes kept the machine during the run."""
         wall = time.monotonic() - self.started
-        machine = _busy_cpu_seconds() - self.machine_start
-        own = _own_cpu_seconds() - self.own_start
+        machine = busy_cpu_seconds() - self.machine_start
+        own = own_cpu_seconds() - self.own_start
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         others = max(machine - own, 0.0)
         return {

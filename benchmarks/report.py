@@ -1,6 +1,7 @@
 """Render the benchmark results as the Markdown page docs/benchmarks.md."""
 
 from benchmarks import suites
+from benchmarks.timing import QUIET_MAX_WAIT_SECONDS, QUIET_SHARE, paired_ratio
 
 # Targets, all on ResNet50 and as ratios of median times.
 FLOAT32_TARGET = 1.2
@@ -24,8 +25,8 @@ def _format_seconds(value):
 
 
 def _ratio(reference_timing, timing):
-    """Return the speed of `timing` relative to `reference_timing` (above 1 is faster)."""
-    return reference_timing.median / timing.median
+    """Return the speed of `timing` relative to `reference_timing` (above 1 is faster), paired by round."""
+    return paired_ratio(reference_timing, timing)
 
 
 def _table(header, rows):
@@ -42,10 +43,11 @@ def _inference_section(inference, peaks):
     parts = ["## Inference throughput", ""]
     parts.append(
         "Images per second per contender: the median over the repetitions, then the "
-        "slowest and fastest repetition. *Speed* is the reference's median time divided by the "
-        "contender's (above 1.00 is faster than the reference, `keras.applications` called "
-        "in a `tf.function`); *speed (fastest)* divides the fastest repetitions instead, which "
-        "is less sensitive to other processes' load. *GFLOP/s* uses the model's counted FLOPs; "
+        "slowest and fastest repetition. *Speed* is the median over rounds of the reference's "
+        "time divided by the contender's time in the same round (above 1.00 is faster than the "
+        "reference, `keras.applications` called in a `tf.function`); *speed (fastest)* divides "
+        "the fastest repetitions instead. *Others* is the mean share of the machine that other "
+        "processes used during the contender's timed calls. *GFLOP/s* uses the model's counted FLOPs; "
         "*% of peak* compares it with the measured float32 matmul peak, for every row. "
         "*Output difference* is max |output - reference output| / max "
         "|reference output| on the timed batch (logits, random weights)."
@@ -78,6 +80,7 @@ def _inference_section(inference, peaks):
                         f"{_format_rate(min(rates))}-{_format_rate(max(rates))}",
                         f"{speed:.2f}x",
                         f"{fastest_speed:.2f}x",
+                        f"{100 * timing.mean_others:.0f}%",
                         f"{gflops:.0f}",
                         f"{100 * gflops / peaks['float32'][0]:.0f}%",
                         f"{result.differences[contender]:.1e}",
@@ -86,7 +89,7 @@ def _inference_section(inference, peaks):
                 )
             if suites.ONNX_RUNTIME not in result.timings:
                 rows.append(
-                    [result.batch_size, suites.ONNX_RUNTIME, *["-"] * 7, result.notes[suites.ONNX_RUNTIME]]
+                    [result.batch_size, suites.ONNX_RUNTIME, *["-"] * 8, result.notes[suites.ONNX_RUNTIME]]
                 )
         flops = next(result.flops_per_image for result in inference if result.model_name == model_name)
         parts += [
@@ -101,6 +104,7 @@ def _inference_section(inference, peaks):
                     "min-max",
                     "speed",
                     "speed (fastest)",
+                    "others",
                     "GFLOP/s",
                     "% of peak",
                     "output difference",
@@ -122,7 +126,7 @@ def _pair_rows(label, timings, images_per_call=None):
         )
     if images_per_call is not None:
         row.append(_format_rate(images_per_call / ours.median))
-    row.append(f"{ours.median / reference.median:.3f}")
+    row.append(f"{paired_ratio(ours, reference):.3f}")
     return row
 
 
@@ -134,7 +138,8 @@ def _training_section(training, batch_size):
             "",
             f"One `train_on_batch` at batch {batch_size} (forward, backward, SGD update; "
             "`jit_compile=False` on both). Times are median (fastest-slowest); *time ratio* is "
-            "keras_resnets' median over keras.applications' (below 1 is faster).",
+            "the median over rounds of keras_resnets' time / keras.applications' time in the same "
+            "round (below 1 is faster).",
             "",
             _table(
                 ["model", "keras.applications", "keras_resnets", "keras_resnets images/s", "time ratio"],
@@ -151,7 +156,8 @@ def _build_section(build, load, build_shape):
         "",
         f"Building with `weights=None` and `input_shape={tuple(build_shape)}`; "
         "`keras.utils.clear_session()` runs untimed before each build. Times are median "
-        "(fastest-slowest); *time ratio* is keras_resnets over keras.applications.",
+        "(fastest-slowest); *time ratio* is the median over rounds of keras_resnets' time / "
+        "keras.applications' time in the same round.",
         "",
         _table(["architecture", "keras.applications", "keras_resnets", "time ratio"], rows),
     ]
@@ -174,7 +180,7 @@ def _build_section(build, load, build_shape):
                     f"({_format_seconds(reference.fastest)}-{_format_seconds(reference.slowest)})",
                     f"`{names[1]}`: {_format_seconds(ours.median)} "
                     f"({_format_seconds(ours.fastest)}-{_format_seconds(ours.slowest)})",
-                    f"{ours.median / reference.median:.3f}",
+                    f"{paired_ratio(ours, reference):.3f}",
                 ]
             )
         parts.append(_table(["what", "keras.applications", "keras_resnets", "time ratio"], rows))
@@ -251,8 +257,9 @@ def _profile_section(profiles, image_size):
 def target_checks(inference, training, build, load):
     """Return one row per target: (target, measured, measured by fastest repetition, verdict).
 
-    Verdicts use medians. The fastest-repetition figure is shown beside them
-    because it is less sensitive to load from other processes.
+    Verdicts use the median over rounds of per-round ratios. The
+    fastest-repetition ratio is shown beside them as a second view of the
+    same runs.
     """
     by_key = _inference_by_key(inference)
     checks = []
@@ -276,7 +283,7 @@ def target_checks(inference, training, build, load):
         if not pairs:
             checks.append((label, "not measured in this run", "-", "-"))
             return
-        ratios = {name: ours.median / reference.median for name, (reference, ours) in pairs.items()}
+        ratios = {name: paired_ratio(ours, reference) for name, (reference, ours) in pairs.items()}
         fastest_ratios = {name: ours.fastest / reference.fastest for name, (reference, ours) in pairs.items()}
         worst_name, worst = max(ratios.items(), key=lambda item: item[1])
         fastest_name, fastest_worst = max(fastest_ratios.items(), key=lambda item: item[1])
@@ -386,6 +393,16 @@ def _reading_section(checks, inference, profiles, peaks, load_info):
     return "\n".join(lines)
 
 
+def _quiet_text(plan):
+    if not plan.wait_for_quiet:
+        return "off in this plan."
+    return (
+        f"before each timed call, up to {QUIET_MAX_WAIT_SECONDS:.0f} s until other processes "
+        f"use at most {100 * QUIET_SHARE:.0f}% of the machine (sampled every 0.25 s from "
+        "/proc/stat); the call runs anyway after that wait."
+    )
+
+
 def render_page(context):
     """Return the Markdown page for one benchmark run described by `context` (a dict)."""
     cpu = context["cpu"]
@@ -422,7 +439,7 @@ def render_page(context):
         "",
         "## Targets (ResNet50; speeds against the `keras.applications` model in a `tf.function`)",
         "",
-        _table(["target", "measured (medians)", "by fastest repetition", "verdict (medians)"], checks),
+        _table(["target", "measured (median of per-round ratios)", "by fastest repetition", "verdict"], checks),
         "",
         _reading_section(checks, context["inference"], context["profiles"], peaks, load_info),
         "",
@@ -456,6 +473,7 @@ def render_page(context):
         "- *fast path*: `keras_resnets.inference.Predictor(model, precision, batch_size=batch)"
         ".predict(x)`: the model from `optimize_for_inference` in a `tf.function` with a fixed "
         "input signature.",
+        f"- Waiting for a quiet machine: {_quiet_text(plan)}",
         f"- Repetitions per contender: {plan.repetitions} after {plan.warmup} warm-up rounds "
         f"(inference); {plan.training_repetitions} after {plan.training_warmup} (training); "
         f"{plan.build_repetitions} after {plan.build_warmup} (build, load).",

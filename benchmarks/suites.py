@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_resnets
-from benchmarks import machine
+from benchmarks import machine, timing
 from benchmarks.timing import time_alternating
 from keras_resnets import weights as weights_lib
 from keras_resnets.inference import Predictor, count_flops
@@ -108,7 +108,7 @@ def _onnx_contender(folded_model, images):
     return (lambda: session.run(None, {input_name: images})[0]), ""
 
 
-def measure_inference(model_name, batch_sizes, image_size, repetitions, warmup):
+def measure_inference(model_name, batch_sizes, image_size, repetitions, warmup, wait_for_quiet=False):
     """Time every inference contender on `model_name` at each batch size."""
     input_shape = (image_size, image_size, 3)
     # Logits instead of probabilities make the output differences meaningful;
@@ -140,12 +140,14 @@ def measure_inference(model_name, batch_sizes, image_size, repetitions, warmup):
 
         expected = reference_call(images).numpy().astype(np.float64)
         differences = {name: relative_difference(call(), expected) for name, call in contenders.items()}
-        timings = time_alternating(contenders, repetitions=repetitions, warmup=warmup)
+        timings = time_alternating(
+            contenders, repetitions=repetitions, warmup=warmup, wait_for_quiet=wait_for_quiet
+        )
         results.append(InferenceResult(model_name, batch_size, flops, timings, differences, notes))
     return results
 
 
-def measure_training(model_name, batch_size, image_size, repetitions, warmup):
+def measure_training(model_name, batch_size, image_size, repetitions, warmup, wait_for_quiet=False):
     """Time one SGD training step (forward, backward, update) of both libraries' models."""
     logger.info("training: %s batch %d", model_name, batch_size)
     reference, ours = build_pair(model_name, (image_size, image_size, 3))
@@ -164,10 +166,10 @@ def measure_training(model_name, batch_size, image_size, repetitions, warmup):
         "keras.applications": lambda: reference.train_on_batch(images, labels),
         "keras_resnets": lambda: ours.train_on_batch(images, labels),
     }
-    return time_alternating(contenders, repetitions=repetitions, warmup=warmup)
+    return time_alternating(contenders, repetitions=repetitions, warmup=warmup, wait_for_quiet=wait_for_quiet)
 
 
-def measure_build(architectures, input_shape, repetitions, warmup):
+def measure_build(architectures, input_shape, repetitions, warmup, wait_for_quiet=False):
     """Time building each architecture with weights=None in both libraries."""
     results = {}
     for name in architectures:
@@ -179,7 +181,11 @@ def measure_build(architectures, input_shape, repetitions, warmup):
             "keras_resnets": lambda name=name: getattr(keras_resnets, name)(weights=None, input_shape=input_shape),
         }
         results[name] = time_alternating(
-            contenders, repetitions=repetitions, warmup=warmup, setup=keras.utils.clear_session
+            contenders,
+            repetitions=repetitions,
+            warmup=warmup,
+            setup=keras.utils.clear_session,
+            wait_for_quiet=wait_for_quiet,
         )
     return results
 
@@ -204,7 +210,7 @@ def write_keras2_weights(model, path):
     return path
 
 
-def measure_load(model_name, input_shape, directory, repetitions, warmup):
+def measure_load(model_name, input_shape, directory, repetitions, warmup, wait_for_quiet=False):
     """Time loading an official-layout HDF5 file: into a built model, and through the builder."""
     logger.info("load: %s", model_name)
     reference, ours = build_pair(model_name, input_shape)
@@ -217,6 +223,7 @@ def measure_load(model_name, input_shape, directory, repetitions, warmup):
         },
         repetitions=repetitions,
         warmup=warmup,
+        wait_for_quiet=wait_for_quiet,
     )
     through_builder = time_alternating(
         {
@@ -230,6 +237,7 @@ def measure_load(model_name, input_shape, directory, repetitions, warmup):
         repetitions=repetitions,
         warmup=warmup,
         setup=keras.utils.clear_session,
+        wait_for_quiet=wait_for_quiet,
     )
     return {"into a built model": into_built, "builder with weights=path": through_builder}
 
@@ -248,7 +256,7 @@ def thread_settings(cores):
     }
 
 
-def run_threads_probe(intra, inter, image_size, batch_size, repetitions, warmup):
+def run_threads_probe(intra, inter, image_size, batch_size, repetitions, warmup, wait_for_quiet):
     """Time the float32 fast path in this fresh process and return seconds per call.
 
     Used by `measure_threads` in a subprocess: TensorFlow's thread pools can
@@ -262,11 +270,16 @@ def run_threads_probe(intra, inter, image_size, batch_size, repetitions, warmup)
     model = keras_resnets.ResNet50(weights=None, input_shape=(image_size, image_size, 3))
     predictor = Predictor(model, batch_size=batch_size, configure_threads=False)
     images = np.zeros((batch_size, image_size, image_size, 3), dtype="float32")
-    timing = time_alternating({"probe": lambda: predictor.predict(images)}, repetitions=repetitions, warmup=warmup)
+    timing = time_alternating(
+        {"probe": lambda: predictor.predict(images)},
+        repetitions=repetitions,
+        warmup=warmup,
+        wait_for_quiet=wait_for_quiet,
+    )
     return timing["probe"].seconds
 
 
-def measure_threads(settings, image_size, batch_size, repetitions, warmup, rounds):
+def measure_threads(settings, image_size, batch_size, repetitions, warmup, rounds, wait_for_quiet=False):
     """Time the float32 fast path under each thread setting, one subprocess per setting and round.
 
     Args:
@@ -285,7 +298,7 @@ def measure_threads(settings, image_size, batch_size, repetitions, warmup, round
                 "--threads-probe",
                 json.dumps(settings[label]),
                 "--probe-shape",
-                json.dumps([image_size, batch_size, repetitions, warmup]),
+                json.dumps([image_size, batch_size, repetitions, warmup, wait_for_quiet]),
             ]
             completed = subprocess.run(command, capture_output=True, text=True, check=False)
             if completed.returncode != 0:
@@ -296,7 +309,7 @@ def measure_threads(settings, image_size, batch_size, repetitions, warmup, round
     return results
 
 
-def profile_op_types(calls, directory, repetitions):
+def profile_op_types(calls, directory, repetitions, wait_for_quiet=False):
     """Profile each callable and return {name: [(op type, milliseconds per call), ...]}.
 
     Each callable runs once untimed, then `repetitions` times under the
@@ -315,6 +328,8 @@ def profile_op_types(calls, directory, repetitions):
     for index, (name, call) in enumerate(calls.items()):
         call()
         log_directory = os.path.join(directory, f"profile_{index}")
+        if wait_for_quiet:
+            machine.wait_for_quiet(timing.QUIET_SHARE, timing.QUIET_MAX_WAIT_SECONDS)
         tf.profiler.experimental.start(log_directory)
         for _ in range(repetitions):
             call()

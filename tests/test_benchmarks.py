@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from benchmarks import report, suites
-from benchmarks.timing import Timing, time_alternating
+from benchmarks.timing import Timing, paired_ratio, time_alternating
 
 REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,6 +35,22 @@ def test_alternating_runs_setup_before_each_call():
     )
 
     assert events == ["setup", "call", "setup", "call"]
+
+
+def test_alternating_records_other_load():
+    timings = time_alternating({"only": lambda: sum(range(10000))}, repetitions=3, warmup=0)
+
+    others = timings["only"].others
+    assert len(others) == 3
+    assert all(0.0 <= share for share in others)
+
+
+def test_paired_ratio_uses_rounds():
+    numerator = Timing([2.0, 10.0, 6.0])
+    denominator = Timing([1.0, 10.0, 2.0])
+
+    # Per-round ratios 2, 1, 3; the ratio of medians would be 6 / 2 = 3.
+    assert paired_ratio(numerator, denominator) == 2.0
 
 
 def test_timing_statistics():
