@@ -17,8 +17,15 @@ import argparse
 import importlib.util
 import json
 import logging
+import os
 import sys
 import traceback
+
+# TensorFlow's C++ info and warning lines are noise on a command line. Set
+# before anything imports TensorFlow; a value the user set wins.
+# NOTE: TensorFlow 2.21 prints its oneDNN and CUDA notes before this setting
+# is read, so those lines still appear.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
