@@ -18,7 +18,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_resnets import _folding
+from keras_resnets import _folding, architectures
 
 __all__ = ["optimize_for_inference", "Predictor", "count_flops", "configure_cpu_threads"]
 
@@ -232,9 +232,17 @@ def _image_data_format(model):
 
 
 def _default_preprocessing(model):
-    # keras.applications and keras_resnets name V2 models "resnet50v2" etc.;
-    # the V2 weights were trained on "tf" inputs, the V1 weights on "caffe".
-    return "tf" if model.name.lower().endswith("v2") else "caffe"
+    """Return the preprocessing mode of the table row named like `model`."""
+    name = model.name.lower()
+    for row in architectures.ARCHITECTURES.values():
+        if name in (row.default_name, row.plain_name):
+            return row.preprocessing
+    raise ValueError(
+        f"Cannot tell which preprocessing model {model.name!r} expects, because "
+        "its name is not a default model name of keras_resnets or "
+        "keras.applications. Pass preprocessing='caffe' (ResNet V1 ImageNet "
+        "weights), 'tf' (ResNet V2) or 'torch'."
+    )
 
 
 class Predictor:
@@ -255,14 +263,16 @@ class Predictor:
         batch_size: images per compiled call. Default 32.
         preprocessing: the `keras_resnets.imagenet_utils.preprocess_input`
             mode used by `classify`: `"caffe"`, `"tf"` or `"torch"`. Default
-            None, which picks `"tf"` when the model name ends in "v2" (ResNet
-            V2) and `"caffe"` otherwise (ResNet V1).
+            None, which takes the mode of the architecture whose default
+            model name the model has (e.g. "caffe" for "resnet50", "tf" for
+            "resnet50v2"); a renamed model needs an explicit mode.
         configure_threads: whether to call `configure_cpu_threads()` with its
             defaults first. Default True.
 
     Raises:
         TypeError: if `model` is not a Functional `keras.Model`.
-        ValueError: for an unknown `precision` or `preprocessing`, a
+        ValueError: for an unknown `precision` or `preprocessing`, a model
+            whose preprocessing cannot be told from its name, a
             `batch_size` that is not a positive int, or a model with more
             than one input or output or an input shape that is not fully known.
         RuntimeError: if the Keras backend is not TensorFlow.

@@ -412,6 +412,22 @@ def test_predictor_default_preprocessing():
     assert Predictor(v2, batch_size=1).preprocessing == "tf"
 
 
+@pytest.mark.parametrize("builder_name", ["ResNet18", "ResNet18V2", "ResNeXt50", "ResNet20"])
+def test_predictor_preprocessing_from_table(builder_name):
+    model = getattr(keras_resnets, builder_name)(weights=None, input_shape=(32, 32, 3), include_top=False)
+    expected = keras_resnets.ARCHITECTURES[builder_name].preprocessing
+    assert Predictor(model, batch_size=1).preprocessing == expected
+
+
+def test_predictor_renamed_model_needs_preprocessing():
+    model = keras_resnets.ResNet50V2(
+        weights=None, input_shape=(32, 32, 3), include_top=False, name="backbone"
+    )
+    with pytest.raises(ValueError, match=r"preprocessing model 'backbone' expects.*preprocessing='caffe'"):
+        Predictor(model, batch_size=1)
+    assert Predictor(model, batch_size=1, preprocessing="tf").preprocessing == "tf"
+
+
 @pytest.fixture
 def made_up_class_index(tmp_path, monkeypatch):
     """Serve a class index with made-up labels instead of the downloaded official file."""
