@@ -12,11 +12,14 @@ NOTEBOOK = REPO_ROOT / "notebooks" / "03_residual_vs_plain.ipynb"
 SHORT_RUN = {"EPOCHS": 3, "SUBSET": 256, "SEED": 0}
 
 
-def run_notebook(output_dir, **overrides):
-    """Execute the notebook with parameter overrides and return its summary.
+def run_notebook(output_dir, timeout=600, **overrides):
+    """Execute the notebook with parameter overrides.
+
+    Returns the summary that the notebook wrote and the executed notebook.
 
     The overrides go into a new cell right after the cell tagged
-    `parameters`, the way papermill injects parameters.
+    `parameters`, the way papermill injects parameters. `timeout` is the
+    limit for each cell, in seconds.
     """
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     tagged = [
@@ -31,7 +34,7 @@ def run_notebook(output_dir, **overrides):
 
     client = NotebookClient(
         notebook,
-        timeout=600,
+        timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
     )
