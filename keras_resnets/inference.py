@@ -114,6 +114,8 @@ def count_flops(model):
         TypeError: if `model` is not a Functional `keras.Model`.
         ValueError: if a counted layer's input shape is not fully known.
     """
+    # TODO: share one counter with keras_resnets.summary.count_flops, which
+    # counts the same layers for the `summary` command.
     _check_functional(model, "count_flops")
     multiply_adds = 0
     for entry in model.get_config()["layers"]:
