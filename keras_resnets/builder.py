@@ -87,9 +87,9 @@ def _model_input(input_tensor, input_shape):
         # The model starts at the sources of `input_tensor`, so layers
         # before it (preprocessing, augmentation) become part of the model.
         return input_tensor, keras.utils.get_source_inputs(input_tensor)
-    # Keras 3 runs eagerly, so a backend tensor holds data rather than a
-    # graph position: it fixes the shape and dtype of a new model input,
-    # and the caller gets its output with `model(input_tensor)`.
+    # Keras 3 runs eagerly, so a backend tensor contains data, not a place in
+    # a graph. It fixes the shape and dtype of a new model input, and the
+    # caller gets its output with `model(input_tensor)`.
     dtype = input_tensor.dtype if _is_float(input_tensor.dtype) else None
     image_input = layers.Input(shape=tuple(input_tensor.shape[1:]), dtype=dtype)
     return image_input, image_input
@@ -254,8 +254,8 @@ def _load_into_model(model, *, resnet_input, outputs, architecture, weights, inc
 
     Layers before `input_tensor` (an adapter, augmentation) are not in the
     official files, so those load into the ResNet part, which shares its
-    layers with `model`. A file of one's own may hold the whole model, so a
-    path is tried on the whole model first; both loads check the entire
+    layers with `model`. A file of one's own may contain the whole model, so
+    a path is tried on the whole model first. Both loads check the entire
     file before assigning anything.
     """
     if model.inputs[0] is resnet_input:

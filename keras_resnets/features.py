@@ -27,6 +27,8 @@ from typing import Optional
 
 import keras
 
+from keras_resnets import _folding
+
 __all__ = ["StageInfo", "feature_extractor", "stage_info"]
 
 _STAGE_OUTPUT = re.compile(r"^(?P<stage>conv(?P<number>\d+))_block(?P<block>\d+)_out$")
@@ -88,19 +90,6 @@ class StageInfo:
     channels: int
 
 
-def _serialized_tensors(structure):
-    """Yield the `keras_history` of each serialized KerasTensor in a nested structure."""
-    if isinstance(structure, dict):
-        if structure.get("class_name") == "__keras_tensor__":
-            yield tuple(structure["config"]["keras_history"])
-            return
-        for value in structure.values():
-            yield from _serialized_tensors(value)
-    elif isinstance(structure, (list, tuple)):
-        for value in structure:
-            yield from _serialized_tensors(value)
-
-
 def _stride_factor(layer_config):
     """Return how much a layer subsamples, or None if that is not known."""
     if not str(layer_config.get("module", "")).startswith("keras"):
@@ -136,7 +125,7 @@ def _layer_strides(model):
             nodes = [sources] if sources else []
         else:
             nodes = [
-                [(source, source_node) for source, source_node, _ in _serialized_tensors(node)]
+                [tuple(tensor["keras_history"][:2]) for tensor in _folding._serialized_tensors(node)]
                 for node in layer_config["inbound_nodes"]
             ]
         previous = (name, 0)

@@ -274,7 +274,8 @@ class Predictor:
     Raises:
         TypeError: if `model` is not a Functional `keras.Model`.
         ValueError: for an unknown `precision` or `preprocessing`, a model
-            whose preprocessing cannot be told from its name, a
+            whose name matches no row of the architecture table (unless
+            `preprocessing` is given), a
             `batch_size` that is not a positive int, or a model with more
             than one input or output or an input shape that is not fully known.
         RuntimeError: if the Keras backend is not TensorFlow.

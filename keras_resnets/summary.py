@@ -19,6 +19,8 @@ from typing import Optional, Tuple
 import keras
 import numpy as np
 
+from keras_resnets import _folding
+
 __all__ = [
     "ModelSummary",
     "count_flops",
@@ -67,19 +69,6 @@ def _check_model(model, function_name):
         )
 
 
-def _serialized_tensors(structure):
-    """Yield the configs of the serialized KerasTensors in a node's args and kwargs."""
-    if isinstance(structure, dict):
-        if structure.get("class_name") == "__keras_tensor__":
-            yield structure["config"]
-            return
-        for value in structure.values():
-            yield from _serialized_tensors(value)
-    elif isinstance(structure, (list, tuple)):
-        for value in structure:
-            yield from _serialized_tensors(value)
-
-
 def _layer_calls(model):
     """Yield `(layer, input shapes, input layer names)` for every call of every layer.
 
@@ -99,7 +88,7 @@ def _layer_calls(model):
     for entry in model.get_config()["layers"]:
         layer = model.get_layer(entry["name"])
         for node in entry["inbound_nodes"]:
-            tensors = list(_serialized_tensors(node))
+            tensors = list(_folding._serialized_tensors(node))
             yield (
                 layer,
                 [tuple(tensor["shape"]) for tensor in tensors],

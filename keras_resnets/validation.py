@@ -213,8 +213,8 @@ def obtain_input_shape(
 
     Args:
         input_shape: None for the default shape, or a tuple of three
-            entries (height, width, channels), ordered as `data_format`
-            says, where height and width may be None.
+            entries (height, width, channels) in the order of
+            `data_format`. Height and width may be None.
         default_size: Default height and width.
         min_size: Smallest height and width accepted.
         data_format: `"channels_last"` or `"channels_first"`.

@@ -71,7 +71,7 @@ def test_same_error_type_as_keras(kwargs, message):
         keras_resnets.ResNet50(**kwargs)
 
 
-# Checks keras.applications lacks or answers with an unrelated error.
+# Checks keras.applications lacks or fails with an unrelated error.
 EXTRA_CHECKS = [
     (
         dict(weights=None, include_top=False, pooling="mean", input_shape=SMALL),
